@@ -1,0 +1,80 @@
+// createApp(config): the Koa application over one root. It never listens; main.ts
+// and the tests do.
+import Koa from 'koa';
+import { ERROR_CODES, RegistryError } from '../shared/errors.js';
+import type { Logger } from './log.js';
+import { routes } from './routes.js';
+import { type Registry, openRegistry } from './store/index.js';
+
+export interface AppConfig {
+  root: string;
+  logger: Logger;
+}
+
+export function createApp(config: AppConfig): { app: Koa; registry: Registry } {
+  const registry = openRegistry(config.root);
+  const router = routes(registry);
+  const app = new Koa();
+  app.silent = true; // errors are logged by errorEnvelope, not Koa's default handler
+
+  app.use(requestLog(config.logger));
+  app.use(errorEnvelope(config.logger));
+  app.use(router.routes());
+  app.use(async (ctx) => {
+    // Reached only when no route took the request: a known path with the wrong method, or no endpoint.
+    const matched = (ctx.matched ?? []) as { methods: string[] }[];
+    const allowed = new Set(matched.flatMap((layer) => layer.methods));
+    if (allowed.size) {
+      throw new RegistryError('UNSUPPORTED', `${ctx.method} is not supported on ${ctx.path}`, {
+        headers: { Allow: [...allowed].join(', ') },
+      });
+    }
+    throw new RegistryError('NOT_FOUND', `no endpoint at ${ctx.path}`);
+  });
+  return { app, registry };
+}
+
+function requestLog(logger: Logger): Koa.Middleware {
+  return async (ctx, next) => {
+    const started = process.hrtime.bigint();
+    ctx.res.once('close', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      logger.info({
+        method: ctx.method,
+        path: ctx.path,
+        status: ctx.status,
+        bytes: ctx.response.length ?? 0,
+        ms: Math.round(ms * 10) / 10,
+      }, 'request');
+    });
+    await next();
+  };
+}
+
+/** The outermost handler: every response carries the API version; every error becomes the OCI envelope. */
+function errorEnvelope(logger: Logger): Koa.Middleware {
+  return async (ctx, next) => {
+    ctx.set('Docker-Distribution-API-Version', 'registry/2.0');
+    try {
+      await next();
+    } catch (err) {
+      const e = toRegistryError(err);
+      if (e.status >= 500) logger.error({ err, method: ctx.method, path: ctx.path }, 'request failed');
+      ctx.status = e.status;
+      ctx.set(e.headers);
+      ctx.body = e.envelope();
+      if (!ctx.req.complete) ctx.set('Connection', 'close'); // an unread body: do not reuse the connection
+    }
+  };
+}
+
+function toRegistryError(err: unknown): RegistryError {
+  if (err instanceof RegistryError) return err;
+  const status = (err as { status?: number }).status;
+  if (status === 413) return new RegistryError('SIZE_INVALID', 'request body too large', { status });
+  if (status && status >= 400 && status < 500) {
+    const code = status === 404 ? 'NOT_FOUND' : status === 405 ? 'UNSUPPORTED' : 'UNKNOWN';
+    return new RegistryError(code, (err as Error).message, { status });
+  }
+  return new RegistryError('UNKNOWN', ERROR_CODES.UNKNOWN.message, { status: 500 });
+}

@@ -1,0 +1,53 @@
+// GET/HEAD/DELETE /v2/<name>/blobs/<digest>
+import type { Context } from 'koa';
+import { RegistryError } from '../../shared/errors.js';
+import { type Digest, digestString } from '../../shared/reference.js';
+import { byteRange } from '../http.js';
+import { digestParam, nameParam } from '../params.js';
+import type { Registry } from '../store/index.js';
+
+export function blobHandlers(reg: Registry) {
+  /** A blob the repository may serve: a linked layer or config, or one of its manifests. */
+  async function servable(name: string, d: Digest): Promise<number> {
+    const [layer, size] = await Promise.all([reg.repos.hasLayer(name, d), reg.blobs.size(d)]);
+    if (size !== undefined && (layer || (await reg.repos.hasRevision(name, d)))) return size;
+    throw new RegistryError('BLOB_UNKNOWN', `blob ${digestString(d)} is not in ${name}`);
+  }
+
+  return {
+    async get(ctx: Context): Promise<void> {
+      const [rawName, rawDigest] = ctx.captures;
+      const name = nameParam(rawName);
+      const d = digestParam(rawDigest);
+      const size = await servable(name, d);
+      const digest = digestString(d);
+      ctx.set({ 'Docker-Content-Digest': digest, ETag: `"${digest}"`, 'Accept-Ranges': 'bytes' });
+      ctx.type = 'application/octet-stream';
+      const range = byteRange(ctx.get('Range'), size);
+      if (ctx.method === 'HEAD') {
+        // A HEAD tells a pushing client "skip this upload": refresh its use time for GC.
+        await reg.blobs.touch(d);
+        ctx.status = 200;
+        ctx.length = size;
+        return;
+      }
+      if (range) {
+        ctx.status = 206;
+        ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
+      }
+      ctx.body = reg.blobs.read(d, range);
+      ctx.length = range ? range.end - range.start + 1 : size;
+    },
+
+    async delete(ctx: Context): Promise<void> {
+      const [rawName, rawDigest] = ctx.captures;
+      const name = nameParam(rawName);
+      const d = digestParam(rawDigest);
+      if (!(await reg.repos.unlinkLayer(name, d))) {
+        throw new RegistryError('BLOB_UNKNOWN', `blob ${digestString(d)} is not in ${name}`);
+      }
+      ctx.status = 202;
+      ctx.body = ''; // an empty body, not Koa's status text
+    },
+  };
+}

@@ -1,0 +1,85 @@
+// GET /v2/_catalog, /v2/<name>/tags/list, /v2/<name>/_oci/tag-history/<tag>,
+// /v2/<name>/_cairn/revisions — every list sorted and paged with n/last and Link.
+import type { Context } from 'koa';
+import { RegistryError } from '../../shared/errors.js';
+import { MediaTypes } from '../../shared/manifest.js';
+import { type Digest, digestString } from '../../shared/reference.js';
+import { nameParam, nextLink, type Page, pageParams, paginate, tagParam } from '../params.js';
+import type { Registry } from '../store/index.js';
+
+export function listingHandlers(reg: Registry) {
+  function page<T>(ctx: Context, items: T[], key: (item: T) => string, p: Page, sorted = true): T[] {
+    const { items: taken, next } = paginate(items, key, p, sorted);
+    if (next !== undefined) ctx.set('Link', nextLink(ctx.path, p.n!, next));
+    return taken;
+  }
+
+  async function revisionInfo(name: string, d: Digest): Promise<{ mediaType: string; size: number } | undefined> {
+    const [mediaType, size] = await Promise.all([reg.repos.revisionMediaType(name, d), reg.blobs.size(d)]);
+    return mediaType === undefined || size === undefined ? undefined : { mediaType, size };
+  }
+
+  return {
+    async catalog(ctx: Context): Promise<void> {
+      const p = pageParams(ctx.query);
+      const repositories = page(ctx, await reg.repos.listRepositories(), (r) => r, p);
+      ctx.body = { repositories };
+    },
+
+    async tags(ctx: Context): Promise<void> {
+      const name = nameParam(ctx.captures[0]);
+      const p = pageParams(ctx.query);
+      const all = await reg.repos.listTags(name);
+      if (all.length === 0 && !(await reg.repos.repositoryExists(name))) {
+        throw new RegistryError('NAME_UNKNOWN', `repository ${name} is not known`);
+      }
+      ctx.body = { name, tags: page(ctx, all, (t) => t, p) };
+    },
+
+    /** The tag's history as an OCI image index, newest first (distribution-spec PR #606). */
+    async tagHistory(ctx: Context): Promise<void> {
+      const name = nameParam(ctx.captures[0]);
+      const tag = tagParam(ctx.captures[1]);
+      const p = pageParams(ctx.query);
+      const [history, current] = await Promise.all([reg.repos.tagHistory(name, tag), reg.repos.tagCurrent(name, tag)]);
+      const entries = page(ctx, history, (e) => digestString(e.digest), p, false);
+      const manifests = [];
+      for (const e of entries) {
+        const info = await revisionInfo(name, e.digest);
+        if (!info) continue;
+        const digest = digestString(e.digest);
+        const annotations: Record<string, string> = {
+          'org.opencontainers.image.ref.name': tag,
+          'dev.cairn.tagged-at': e.taggedAt,
+        };
+        if (current && digestString(current) === digest) annotations['dev.cairn.current'] = 'true';
+        manifests.push({ mediaType: info.mediaType, digest, size: info.size, annotations });
+      }
+      ctx.type = MediaTypes.ociIndex;
+      ctx.body = { schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests };
+    },
+
+    /** Every revision linked in the repository, with the tags that point at or once held it. */
+    async revisions(ctx: Context): Promise<void> {
+      const name = nameParam(ctx.captures[0]);
+      const p = pageParams(ctx.query);
+      const digests = page(ctx, await reg.repos.listRevisions(name), digestString, p);
+      const current = new Map<string, string[]>();
+      const held = new Map<string, string[]>();
+      const add = (m: Map<string, string[]>, d: string, tag: string) => m.set(d, [...(m.get(d) ?? []), tag]);
+      for (const tag of await reg.repos.listTags(name)) {
+        const [cur, history] = await Promise.all([reg.repos.tagCurrent(name, tag), reg.repos.tagHistory(name, tag)]);
+        if (cur) add(current, digestString(cur), tag);
+        for (const e of history) add(held, digestString(e.digest), tag);
+      }
+      const revisions = [];
+      for (const d of digests) {
+        const info = await revisionInfo(name, d);
+        if (!info) continue;
+        const digest = digestString(d);
+        revisions.push({ digest, ...info, tags: current.get(digest) ?? [], history: held.get(digest) ?? [] });
+      }
+      ctx.body = { name, revisions };
+    },
+  };
+}

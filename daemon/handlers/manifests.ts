@@ -1,0 +1,90 @@
+// GET|HEAD|PUT|DELETE /v2/<name>/manifests/<reference>
+// GET|HEAD|DELETE     /v2/<name>/manifests/<tag>/<digest>   (the tag's history)
+import type { Context } from 'koa';
+import { RegistryError } from '../../shared/errors.js';
+import { MAX_MANIFEST_BYTES } from '../../shared/manifest.js';
+import { type Digest, digestString, isDigest, isName, isTag, parseReference } from '../../shared/reference.js';
+import { manifestLocation, readBody } from '../http.js';
+import { digestParam, nameParam, queryAll, tagParam } from '../params.js';
+import type { Registry } from '../store/index.js';
+import type { Revision } from '../store/manifests.js';
+
+type Target =
+  | { name: string; tag: string; digest: Digest; ref?: undefined }
+  | { name: string; ref: string; tag?: undefined; digest?: undefined };
+
+export function manifestHandlers(reg: Registry) {
+  /**
+   * `<path>/manifests/<rest>` where rest is `<reference>` or `<tag>/<digest>`. A path
+   * like `a/manifests/t/manifests/sha256:…` reads two ways; the repository
+   * `a/manifests/t`, when it exists, wins over tag `t` of `a`.
+   */
+  async function target(ctx: Context): Promise<Target> {
+    const [rawPath] = ctx.captures;
+    const path = rawPath ?? '';
+    const history = /^(.+)\/manifests\/([^/]+)\/([^/]+)$/.exec(path);
+    const plain = /^(.+)\/manifests\/([^/]+)$/.exec(path);
+    const historyOk = history && isName(history[1]!) && isTag(history[2]!) && isDigest(history[3]!.replace(/%3a/gi, ':'));
+    if (history && historyOk) {
+      const plainName = plain?.[1];
+      if (!(plainName && isName(plainName) && (await reg.repos.repositoryExists(plainName)))) {
+        return { name: history[1]!, tag: history[2]!, digest: digestParam(history[3]) };
+      }
+    }
+    if (!plain) throw new RegistryError('NOT_FOUND', `no endpoint at ${ctx.path}`);
+    return { name: nameParam(plain[1]), ref: plain[2]!.replace(/%3a/gi, ':') };
+  }
+
+  async function resolve(t: Target): Promise<Revision> {
+    if (t.tag !== undefined) return reg.manifests.resolveInHistory(t.name, t.tag, t.digest);
+    return reg.manifests.resolve(t.name, parseReference(t.ref));
+  }
+
+  return {
+    async get(ctx: Context): Promise<void> {
+      const r = await resolve(await target(ctx));
+      const digest = digestString(r.digest);
+      ctx.set({ 'Docker-Content-Digest': digest, ETag: `"${digest}"` });
+      ctx.type = r.mediaType;
+      ctx.status = 200;
+      if (ctx.fresh) {
+        ctx.status = 304;
+        return;
+      }
+      if (ctx.method === 'HEAD') {
+        ctx.length = r.size;
+        return;
+      }
+      ctx.body = await reg.manifests.body(r);
+      ctx.type = r.mediaType; // setting a Buffer body resets the type
+    },
+
+    async put(ctx: Context): Promise<void> {
+      const t = await target(ctx);
+      if (t.tag !== undefined) {
+        throw new RegistryError('UNSUPPORTED', 'PUT a manifest by tag or by digest, not by tag/digest', { headers: { Allow: 'GET, HEAD, DELETE' } });
+      }
+      const ref = parseReference(t.ref);
+      const tags = [...new Set([...(ref.tag ? [ref.tag] : []), ...queryAll(ctx.query.tag).map(tagParam)])];
+      const body = await readBody(ctx, MAX_MANIFEST_BYTES);
+      const { digest, manifest } = await reg.manifests.put(t.name, body, ctx.get('Content-Type'), ref.digest, tags);
+      ctx.status = 201;
+      ctx.set({ Location: manifestLocation(t.name, digest), 'Docker-Content-Digest': digestString(digest) });
+      if (manifest.subject) ctx.set('OCI-Subject', digestString(manifest.subject));
+      for (const tag of tags) ctx.append('OCI-Tag', tag);
+      ctx.body = ''; // an empty body, not Koa's status text
+    },
+
+    async delete(ctx: Context): Promise<void> {
+      const t = await target(ctx);
+      if (t.tag !== undefined) await reg.manifests.deleteFromTag(t.name, t.tag, t.digest);
+      else {
+        const ref = parseReference(t.ref);
+        if (ref.digest) await reg.manifests.deleteRevision(t.name, ref.digest);
+        else await reg.manifests.deleteTag(t.name, ref.tag);
+      }
+      ctx.status = 202;
+      ctx.body = ''; // an empty body, not Koa's status text
+    },
+  };
+}

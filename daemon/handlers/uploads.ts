@@ -1,0 +1,86 @@
+// POST /v2/<name>/blobs/uploads/ (plain, monolithic ?digest=, ?mount=[&from=])
+// PATCH|PUT|GET|DELETE /v2/<name>/blobs/uploads/<uuid>
+import type { Context } from 'koa';
+import type { Digest } from '../../shared/reference.js';
+import { digestString, isName } from '../../shared/reference.js';
+import { RegistryError } from '../../shared/errors.js';
+import { blobLocation, chunkRange, hasBody, requestSignal, uploadLocation, uploadRange } from '../http.js';
+import { digestParam, nameParam, queryOne, uploadIdParam } from '../params.js';
+import type { Registry } from '../store/index.js';
+
+export function uploadHandlers(reg: Registry) {
+  function created(ctx: Context, name: string, d: Digest): void {
+    ctx.status = 201;
+    ctx.set({ Location: blobLocation(name, d), 'Docker-Content-Digest': digestString(d) });
+    ctx.body = ''; // an empty body, not Koa's status text
+  }
+
+  function inProgress(ctx: Context, name: string, id: string, offset: number, status: number): void {
+    ctx.status = status;
+    ctx.set({ Location: uploadLocation(name, id), Range: uploadRange(offset), 'Docker-Upload-UUID': id });
+    ctx.body = ''; // an empty body, not Koa's status text
+  }
+
+  /** A cross-repository mount: link the blob if `from` (or, without `from`, the store) has it. */
+  async function mount(name: string, d: Digest, from: string | undefined): Promise<boolean> {
+    if (from !== undefined && !(isName(from) && (await reg.repos.hasLayer(from, d)))) return false;
+    if (!(await reg.blobs.has(d))) return false;
+    await reg.blobs.touch(d);
+    await reg.repos.linkLayer(name, d);
+    return true;
+  }
+
+  function names(ctx: Context): { name: string; id: string } {
+    const [rawName, rawId] = ctx.captures;
+    return { name: nameParam(rawName), id: uploadIdParam(rawId) };
+  }
+
+  return {
+    async start(ctx: Context): Promise<void> {
+      const name = nameParam(ctx.captures[0]);
+      const mountDigest = queryOne(ctx.query.mount);
+      if (mountDigest !== undefined) {
+        const d = digestParam(mountDigest);
+        if (await mount(name, d, queryOne(ctx.query.from))) return created(ctx, name, d);
+      }
+      const digest = queryOne(ctx.query.digest);
+      if (digest !== undefined) {
+        const { digest: d } = await reg.blobs.ingest(ctx.req, digestParam(digest), requestSignal(ctx));
+        await reg.repos.linkLayer(name, d);
+        return created(ctx, name, d);
+      }
+      const id = await reg.uploads.create(name);
+      inProgress(ctx, name, id, 0, 202);
+    },
+
+    async patch(ctx: Context): Promise<void> {
+      const { name, id } = names(ctx);
+      const range = chunkRange(ctx);
+      const offset = await reg.uploads.append(name, id, ctx.req, range?.start, requestSignal(ctx));
+      inProgress(ctx, name, id, offset, 202);
+    },
+
+    async finish(ctx: Context): Promise<void> {
+      const { name, id } = names(ctx);
+      const raw = queryOne(ctx.query.digest);
+      if (raw === undefined) throw new RegistryError('DIGEST_INVALID', 'completing an upload needs ?digest=');
+      const d = digestParam(raw);
+      const range = chunkRange(ctx);
+      const body = hasBody(ctx) ? ctx.req : undefined;
+      await reg.uploads.complete(name, id, d, body, range?.start, requestSignal(ctx));
+      await reg.repos.linkLayer(name, d);
+      created(ctx, name, d);
+    },
+
+    async status(ctx: Context): Promise<void> {
+      const { name, id } = names(ctx);
+      inProgress(ctx, name, id, await reg.uploads.offset(name, id), 204);
+    },
+
+    async cancel(ctx: Context): Promise<void> {
+      const { name, id } = names(ctx);
+      await reg.uploads.cancel(name, id);
+      ctx.status = 204;
+    },
+  };
+}

@@ -1,0 +1,72 @@
+// Turning raw URL captures and query strings into validated values. Captures
+// arrive undecoded: a name is checked as sent, so `a%2Fb` is no name at all;
+// only the ':' of a digest may come percent-encoded.
+import { RegistryError } from '../shared/errors.js';
+import { type Digest, isTag, isUploadId, parseDigest, parseName } from '../shared/reference.js';
+
+export function nameParam(raw: string | undefined): string {
+  return parseName(raw ?? '');
+}
+
+export function digestParam(raw: string | undefined): Digest {
+  return parseDigest((raw ?? '').replace(/%3a/gi, ':'));
+}
+
+export function tagParam(raw: string | undefined): string {
+  if (raw === undefined || !isTag(raw)) throw new RegistryError('TAG_INVALID', `invalid tag: ${JSON.stringify(raw ?? '')}`);
+  return raw;
+}
+
+export function uploadIdParam(raw: string | undefined): string {
+  if (raw === undefined || !isUploadId(raw)) {
+    throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${JSON.stringify(raw ?? '')} is not in progress`);
+  }
+  return raw;
+}
+
+/** Every value of a query parameter that may repeat (`?tag=a&tag=b`). */
+export function queryAll(value: string | string[] | undefined): string[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+export function queryOne(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export interface Page {
+  n?: number;
+  last?: string;
+}
+
+export function pageParams(query: Record<string, string | string[] | undefined>): Page {
+  const n = queryOne(query.n);
+  const last = queryOne(query.last);
+  if (n !== undefined && !/^\d+$/.test(n)) {
+    throw new RegistryError('UNSUPPORTED', `n must be a non-negative integer, not ${JSON.stringify(n)}`, { status: 400 });
+  }
+  return { n: n === undefined ? undefined : Number(n), last: last || undefined };
+}
+
+/**
+ * One page of a list: the items after `last`, at most `n` of them; `next` is the
+ * `last` value for the following page when there is one. A list sorted by `key`
+ * is entered by comparison (so `last` need not be present); any other list by
+ * position of the item whose key equals `last`.
+ */
+export function paginate<T>(items: T[], key: (item: T) => string, page: Page, sorted = true): { items: T[]; next?: string } {
+  let start = 0;
+  if (page.last !== undefined) {
+    start = sorted ? items.findIndex((i) => key(i) > page.last!) : items.findIndex((i) => key(i) === page.last) + 1;
+    if (start < 0 || (!sorted && start === 0)) return { items: [] };
+  }
+  const rest = items.slice(start);
+  if (page.n === undefined || rest.length <= page.n) return { items: rest };
+  const taken = rest.slice(0, page.n);
+  return { items: taken, next: taken.length ? key(taken.at(-1)!) : undefined };
+}
+
+/** The RFC 5988 `Link` header value that points at the next page. */
+export function nextLink(path: string, n: number, last: string): string {
+  return `<${path}?n=${n}&last=${encodeURIComponent(last)}>; rel="next"`;
+}

@@ -1,0 +1,85 @@
+// Content-addressed blobs: written once through a temp file, hashed while the
+// bytes flow, never edited. A blob is visible only once its bytes match its name.
+import { createReadStream, promises as fs, type ReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createWriteStream } from 'node:fs';
+import { HashingStream, sameDigest } from '../../shared/digest.js';
+import { RegistryError } from '../../shared/errors.js';
+import { atomicWrite, commitFile, exists, removeFile, statOrUndefined, tempPath } from '../../shared/fsx.js';
+import type { Paths } from '../../shared/paths.js';
+import { type Algorithm, type Digest, digestString } from '../../shared/reference.js';
+
+export class BlobStore {
+  readonly paths: Paths;
+
+  constructor(paths: Paths) {
+    this.paths = paths;
+  }
+
+  /** Size of a stored blob, or undefined. Never opens the file. */
+  async size(d: Digest): Promise<number | undefined> {
+    return (await statOrUndefined(this.paths.blob(d)))?.size;
+  }
+
+  async has(d: Digest): Promise<boolean> {
+    return exists(this.paths.blob(d));
+  }
+
+  read(d: Digest, range?: { start: number; end: number }): ReadStream {
+    return createReadStream(this.paths.blob(d), range);
+  }
+
+  async readAll(d: Digest): Promise<Buffer> {
+    return fs.readFile(this.paths.blob(d));
+  }
+
+  /** Stores bytes whose digest the caller computed. */
+  async put(d: Digest, data: Uint8Array): Promise<void> {
+    if (await this.has(d)) return this.touch(d);
+    await atomicWrite(this.paths.tmpDir(), this.paths.blob(d), data);
+  }
+
+  /**
+   * Streams `src` into a temp file while hashing it; if `expected` is given and the
+   * bytes do not match, nothing is stored and DIGEST_INVALID is thrown.
+   */
+  async ingest(src: Readable, expected: Digest | undefined, signal?: AbortSignal): Promise<{ digest: Digest; size: number }> {
+    const algorithm: Algorithm = expected?.algorithm ?? 'sha256';
+    const tmp = tempPath(this.paths.tmpDir());
+    const hasher = new HashingStream(algorithm);
+    try {
+      const out = createWriteStream(tmp, { flags: 'wx' });
+      await pipeline(src, hasher, out, { signal });
+      const digest: Digest = { algorithm, hex: hasher.hash.digest('hex') };
+      if (expected && !sameDigest(expected, digest)) {
+        throw new RegistryError('DIGEST_INVALID', `content has digest ${digestString(digest)}, not ${digestString(expected)}`);
+      }
+      await this.adopt(tmp, digest);
+      return { digest, size: hasher.bytes };
+    } finally {
+      await removeFile(tmp);
+    }
+  }
+
+  /** Moves a complete file whose digest is known into place (fsyncing it first). */
+  async adopt(file: string, d: Digest): Promise<void> {
+    if (await this.has(d)) {
+      await this.touch(d);
+      return;
+    }
+    const fh = await fs.open(file, 'r+');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await commitFile(file, this.paths.blob(d));
+  }
+
+  /** Marks a blob as just used, so a concurrent GC's grace period covers it. */
+  async touch(d: Digest): Promise<void> {
+    const now = new Date();
+    await fs.utimes(this.paths.blob(d), now, now).catch(() => undefined);
+  }
+}

@@ -1,0 +1,148 @@
+// Manifest revisions and the immutable-reference rules of SPEC §3: a PUT stores a
+// revision and moves tags, never destroys; the three DELETEs unlink.
+import { digestOf, sameDigest } from '../../shared/digest.js';
+import { RegistryError } from '../../shared/errors.js';
+import { type Manifest, parseManifest } from '../../shared/manifest.js';
+import { type Digest, type Reference, digestString } from '../../shared/reference.js';
+import type { BlobStore } from './blobs.js';
+import type { Repositories } from './repository.js';
+
+export interface Revision {
+  digest: Digest;
+  mediaType: string;
+  size: number;
+}
+
+export class ManifestStore {
+  readonly repos: Repositories;
+  readonly blobs: BlobStore;
+
+  constructor(repos: Repositories, blobs: BlobStore) {
+    this.repos = repos;
+    this.blobs = blobs;
+  }
+
+  /** Stores a revision and moves `tags` to it. `expected` is the digest named in the URL, if any. */
+  async put(
+    name: string,
+    body: Buffer,
+    contentType: string | undefined,
+    expected: Digest | undefined,
+    tags: string[],
+  ): Promise<{ digest: Digest; manifest: Manifest }> {
+    const manifest = parseManifest(body, contentType);
+    if (manifest.kind === 'schema1') {
+      throw new RegistryError('MANIFEST_INVALID', 'schema1 manifests are not supported yet', { status: 400 });
+    }
+    const digest = digestOf(body, expected?.algorithm ?? 'sha256');
+    if (expected && !sameDigest(expected, digest)) {
+      throw new RegistryError('DIGEST_INVALID', `manifest has digest ${digestString(digest)}, not ${digestString(expected)}`);
+    }
+    await this.checkReferences(name, manifest);
+
+    await this.blobs.put(digest, body);
+    await this.repos.linkRevision(name, digest, manifest.mediaType);
+    if (manifest.subject) await this.repos.linkReferrer(name, manifest.subject, digest);
+    const now = new Date();
+    for (const tag of tags) await this.repos.setTag(name, tag, digest, now);
+    return { digest, manifest };
+  }
+
+  private async checkReferences(name: string, m: Manifest): Promise<void> {
+    const missing: string[] = [];
+    await Promise.all([
+      ...m.blobs.map(async (d) => {
+        if (!(await this.repos.hasLayer(name, d)) || !(await this.blobs.has(d))) missing.push(digestString(d));
+        else await this.blobs.touch(d);
+      }),
+      ...m.children.map(async (d) => {
+        if (!(await this.repos.hasRevision(name, d))) missing.push(digestString(d));
+      }),
+    ]);
+    if (missing.length) {
+      throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest references ${missing.length} blob(s) or manifest(s) not in ${name}`, {
+        detail: { digests: missing.sort() },
+      });
+    }
+  }
+
+  /** The revision a reference names: a tag's current one, or a digest linked in the repository. */
+  async resolve(name: string, ref: Reference): Promise<Revision> {
+    const digest = ref.digest ?? (await this.repos.tagCurrent(name, ref.tag));
+    if (!digest) throw unknownManifest(`${name}:${ref.tag}`);
+    return this.revision(name, digest, ref.tag);
+  }
+
+  /** A revision named by digest, only if it is in the tag's history. */
+  async resolveInHistory(name: string, tag: string, digest: Digest): Promise<Revision> {
+    if (!(await this.repos.inTagHistory(name, tag, digest))) {
+      throw unknownManifest(`${name}:${tag}@${digestString(digest)}`, 'is not in the history of that tag');
+    }
+    return this.revision(name, digest);
+  }
+
+  private async revision(name: string, digest: Digest, tag?: string): Promise<Revision> {
+    const [mediaType, size] = await Promise.all([this.repos.revisionMediaType(name, digest), this.blobs.size(digest)]);
+    if (mediaType === undefined || size === undefined) throw unknownManifest(tag ? `${name}:${tag}` : `${name}@${digestString(digest)}`);
+    return { digest, mediaType, size };
+  }
+
+  async body(r: Revision): Promise<Buffer> {
+    return this.blobs.readAll(r.digest);
+  }
+
+  /** DELETE …/manifests/<digest>: unlink from the repository, every tag history, and referrers. */
+  async deleteRevision(name: string, digest: Digest): Promise<void> {
+    const r = await this.revision(name, digest);
+    for (const tag of await this.repos.listTags(name)) {
+      const current = await this.repos.tagCurrent(name, tag);
+      if (current && sameDigest(current, digest)) await this.repos.removeTag(name, tag);
+      else await this.repos.dropFromHistory(name, tag, digest);
+    }
+    await this.unlink(name, r);
+  }
+
+  /** DELETE …/manifests/<tag>/<digest>: drop from this tag's history; fall back if it was current. */
+  async deleteFromTag(name: string, tag: string, digest: Digest): Promise<void> {
+    if (!(await this.repos.inTagHistory(name, tag, digest))) {
+      throw unknownManifest(`${name}:${tag}@${digestString(digest)}`, 'is not in the history of that tag');
+    }
+    await this.repos.dropFromHistory(name, tag, digest);
+    const current = await this.repos.tagCurrent(name, tag);
+    if (current && !sameDigest(current, digest)) return;
+    const [newest] = await this.repos.tagHistory(name, tag);
+    if (newest) await this.repos.pointTag(name, tag, newest.digest);
+    else await this.repos.removeTag(name, tag);
+  }
+
+  /** DELETE …/manifests/<tag>: remove the tag; unlink revisions no other tag's history holds. */
+  async deleteTag(name: string, tag: string): Promise<void> {
+    const history = await this.repos.tagHistory(name, tag);
+    if (!(await this.repos.removeTag(name, tag))) throw unknownManifest(`${name}:${tag}`);
+    const others = await this.repos.listTags(name);
+    for (const { digest } of history) {
+      const held = await Promise.all(others.map((t) => this.repos.inTagHistory(name, t, digest)));
+      if (held.includes(true)) continue;
+      const r = await this.revision(name, digest).catch(() => undefined);
+      if (r) await this.unlink(name, r);
+    }
+  }
+
+  private async unlink(name: string, r: Revision): Promise<void> {
+    const subject = await this.subjectOf(r);
+    if (subject) await this.repos.unlinkReferrer(name, subject, r.digest);
+    await this.repos.unlinkRevision(name, r.digest);
+  }
+
+  private async subjectOf(r: Revision): Promise<Digest | undefined> {
+    try {
+      return parseManifest(await this.body(r), r.mediaType).subject;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+function unknownManifest(ref: string, why = 'is not known'): RegistryError {
+  return new RegistryError('MANIFEST_UNKNOWN', `manifest ${ref} ${why}`);
+}

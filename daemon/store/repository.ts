@@ -1,0 +1,65 @@
+// Writing a repository's links: revisions, tags and their histories, layers,
+// referrers. Reads come from the shared Tree. Order matters for crash safety:
+// a tag's history entry is written before `current` moves to it.
+import { promises as fs } from 'node:fs';
+import { atomicWrite, ensureLink, isCode, removeFile, removeTree, tempPath } from '../../shared/fsx.js';
+import { Tree } from '../../shared/layout.js';
+import { type Digest, digestString } from '../../shared/reference.js';
+
+export class Repositories extends Tree {
+  async linkLayer(name: string, d: Digest): Promise<void> {
+    await ensureLink(this.paths.layer(name, d));
+  }
+
+  async unlinkLayer(name: string, d: Digest): Promise<boolean> {
+    return removeFile(this.paths.layer(name, d));
+  }
+
+  /** Links a revision; its file records the media type so a HEAD needs no parsing. */
+  async linkRevision(name: string, d: Digest, mediaType: string): Promise<void> {
+    if ((await this.revisionMediaType(name, d)) === mediaType) return;
+    await atomicWrite(this.paths.tmpDir(), this.paths.revision(name, d), mediaType);
+  }
+
+  async unlinkRevision(name: string, d: Digest): Promise<boolean> {
+    return removeFile(this.paths.revision(name, d));
+  }
+
+  async linkReferrer(name: string, subject: Digest, d: Digest): Promise<void> {
+    await ensureLink(this.paths.referrer(name, subject, d));
+  }
+
+  async unlinkReferrer(name: string, subject: Digest, d: Digest): Promise<void> {
+    await removeFile(this.paths.referrer(name, subject, d));
+  }
+
+  /** Moves a tag to a revision: history entry (with the time) first, then `current`. */
+  async setTag(name: string, tag: string, d: Digest, at: Date = new Date()): Promise<void> {
+    const tmp = this.paths.tmpDir();
+    await atomicWrite(tmp, this.paths.tagIndexEntry(name, tag, d), at.toISOString());
+    await atomicWrite(tmp, this.paths.tagCurrent(name, tag), digestString(d));
+  }
+
+  /** Points `current` at a revision already in the tag's history (no new history entry). */
+  async pointTag(name: string, tag: string, d: Digest): Promise<void> {
+    await atomicWrite(this.paths.tmpDir(), this.paths.tagCurrent(name, tag), digestString(d));
+  }
+
+  async dropFromHistory(name: string, tag: string, d: Digest): Promise<boolean> {
+    return removeFile(this.paths.tagIndexEntry(name, tag, d));
+  }
+
+  /** Removes a tag and its history at once: rename out of the tree, then delete. */
+  async removeTag(name: string, tag: string): Promise<boolean> {
+    const doomed = tempPath(this.paths.tmpDir());
+    try {
+      await fs.mkdir(this.paths.tmpDir(), { recursive: true });
+      await fs.rename(this.paths.tag(name, tag), doomed);
+    } catch (err) {
+      if (isCode(err, 'ENOENT')) return false;
+      throw err;
+    }
+    await removeTree(doomed);
+    return true;
+  }
+}

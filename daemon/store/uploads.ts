@@ -1,0 +1,155 @@
+// Blob uploads in progress. Their bytes and state live on disk under the
+// repository's _uploads/, so an upload survives a restart and can be resumed by
+// any daemon on the root; the running hash is only an in-memory shortcut that is
+// rebuilt from the data file whenever it is missing or stale.
+import { createHash, randomUUID, type Hash } from 'node:crypto';
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { HashingStream, sameDigest } from '../../shared/digest.js';
+import { RegistryError } from '../../shared/errors.js';
+import { atomicWrite, isCode, removeTree } from '../../shared/fsx.js';
+import type { Paths } from '../../shared/paths.js';
+import { type Digest, digestString } from '../../shared/reference.js';
+import type { BlobStore } from './blobs.js';
+
+interface Session {
+  hash: Hash;
+  offset: number;
+  /** Serialises requests on one upload within this process. */
+  queue: Promise<unknown>;
+}
+
+export interface UploadState {
+  name: string;
+  startedAt: string;
+}
+
+export class UploadStore {
+  readonly paths: Paths;
+  readonly blobs: BlobStore;
+  private readonly sessions = new Map<string, Session>();
+
+  constructor(paths: Paths, blobs: BlobStore) {
+    this.paths = paths;
+    this.blobs = blobs;
+  }
+
+  async create(name: string): Promise<string> {
+    const id = randomUUID();
+    await fs.mkdir(this.paths.upload(name, id), { recursive: true });
+    await fs.writeFile(this.paths.uploadData(name, id), '', { flag: 'wx' });
+    const state: UploadState = { name, startedAt: new Date().toISOString() };
+    await atomicWrite(this.paths.tmpDir(), this.paths.uploadState(name, id), JSON.stringify(state));
+    return id;
+  }
+
+  /** Bytes received so far; BLOB_UPLOAD_UNKNOWN when there is no such upload. */
+  async offset(name: string, id: string): Promise<number> {
+    try {
+      return (await fs.stat(this.paths.uploadData(name, id))).size;
+    } catch (err) {
+      if (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR')) throw unknownUpload(id);
+      throw err;
+    }
+  }
+
+  /**
+   * Appends a chunk. `start`, when the client sent a Content-Range, must equal the
+   * current offset (416 otherwise). A chunk that fails midway is rolled back.
+   */
+  async append(name: string, id: string, src: Readable, start?: number, signal?: AbortSignal): Promise<number> {
+    return this.exclusive(name, id, async (session) => {
+      if (start !== undefined && start !== session.offset) throw rangeError(session.offset, `chunk starts at ${start}`);
+      await this.write(name, id, session, src, signal);
+      return session.offset;
+    });
+  }
+
+  /**
+   * Finishes an upload: appends the optional final chunk, checks the digest, moves
+   * the data into the blob store. On a digest mismatch the upload is left as it was.
+   */
+  async complete(name: string, id: string, digest: Digest, src?: Readable, start?: number, signal?: AbortSignal): Promise<number> {
+    return this.exclusive(name, id, async (session) => {
+      if (start !== undefined && start !== session.offset) throw rangeError(session.offset, `chunk starts at ${start}`);
+      const before = { offset: session.offset, hash: session.hash.copy() };
+      if (src) await this.write(name, id, session, src, signal);
+      const data = this.paths.uploadData(name, id);
+      const actual: Digest =
+        digest.algorithm === 'sha256'
+          ? { algorithm: 'sha256', hex: session.hash.copy().digest('hex') }
+          : { algorithm: digest.algorithm, hex: (await hashFile(data, digest.algorithm)).digest('hex') };
+      if (!sameDigest(actual, digest)) {
+        await fs.truncate(data, before.offset);
+        session.offset = before.offset;
+        session.hash = before.hash;
+        throw new RegistryError('DIGEST_INVALID', `upload has digest ${digestString(actual)}, not ${digestString(digest)}`);
+      }
+      await this.blobs.adopt(data, digest);
+      await removeTree(this.paths.upload(name, id));
+      this.sessions.delete(id);
+      return session.offset;
+    });
+  }
+
+  async cancel(name: string, id: string): Promise<void> {
+    await this.offset(name, id);
+    await removeTree(this.paths.upload(name, id));
+    this.sessions.delete(id);
+  }
+
+  private async write(name: string, id: string, session: Session, src: Readable, signal?: AbortSignal): Promise<void> {
+    const before = { offset: session.offset, hash: session.hash.copy() };
+    const hasher = new HashingStream('sha256', session.hash);
+    try {
+      const out = createWriteStream(this.paths.uploadData(name, id), { flags: 'r+', start: session.offset });
+      await pipeline(src, hasher, out, { signal });
+      session.offset += hasher.bytes;
+    } catch (err) {
+      // Roll back a chunk cut short, so the upload's state is what it was.
+      await fs.truncate(this.paths.uploadData(name, id), before.offset).catch(() => undefined);
+      session.offset = before.offset;
+      session.hash = before.hash;
+      throw err;
+    }
+  }
+
+  /** Runs `fn` with this upload's session, one request at a time. */
+  private async exclusive<T>(name: string, id: string, fn: (s: Session) => Promise<T>): Promise<T> {
+    await this.offset(name, id);
+    let session = this.sessions.get(id);
+    if (!session) {
+      session = { hash: createHash('sha256'), offset: -1, queue: Promise.resolve() };
+      this.sessions.set(id, session);
+    }
+    const s = session;
+    const run = s.queue.then(async () => {
+      const size = await this.offset(name, id);
+      // Another process (or a restart) may have written this upload: rehash from disk.
+      if (s.offset !== size) {
+        s.hash = await hashFile(this.paths.uploadData(name, id), 'sha256');
+        s.offset = size;
+      }
+      return fn(s);
+    });
+    s.queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+async function hashFile(file: string, algorithm: 'sha256' | 'sha512'): Promise<Hash> {
+  const hash = createHash(algorithm);
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash;
+}
+
+function unknownUpload(id: string): RegistryError {
+  return new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${id} is not in progress`);
+}
+
+function rangeError(offset: number, what: string): RegistryError {
+  return new RegistryError('RANGE_INVALID', `${what}, but the upload holds ${offset} bytes`, {
+    headers: { Range: `0-${Math.max(offset - 1, 0)}` },
+  });
+}

@@ -1,0 +1,124 @@
+// Filesystem primitives. Every write lands whole or not at all: data goes to a
+// temp file under <root>/tmp (same filesystem), is fsynced, renamed into place,
+// and the directory is fsynced so the rename itself survives a crash.
+import { randomUUID } from 'node:crypto';
+import { constants, promises as fs } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+export function tempPath(tmpDir: string): string {
+  return join(tmpDir, `${process.pid}-${randomUUID()}`);
+}
+
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await fs.open(dir, constants.O_RDONLY);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Moves a finished temp file into place (replacing what is there) and makes the move durable. */
+export async function commitFile(tmp: string, dest: string): Promise<void> {
+  await fs.mkdir(dirname(dest), { recursive: true });
+  await fs.rename(tmp, dest);
+  await fsyncDir(dirname(dest));
+}
+
+/** Writes `data` to `dest` atomically: temp file, fsync, rename, fsync the directory. */
+export async function atomicWrite(tmpDir: string, dest: string, data: string | Uint8Array): Promise<void> {
+  const tmp = tempPath(tmpDir);
+  try {
+    const fh = await fs.open(tmp, 'wx');
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await commitFile(tmp, dest);
+  } catch (err) {
+    await removeFile(tmp);
+    throw err;
+  }
+}
+
+/** Creates an empty marker file (a link) if absent. An empty file is complete the moment it exists. */
+export async function ensureLink(dest: string): Promise<boolean> {
+  try {
+    await fs.writeFile(dest, '', { flag: 'wx' });
+  } catch (err) {
+    if (isCode(err, 'EEXIST')) return false;
+    if (!isCode(err, 'ENOENT')) throw err;
+    await fs.mkdir(dirname(dest), { recursive: true });
+    return ensureLink(dest);
+  }
+  await fsyncDir(dirname(dest));
+  return true;
+}
+
+export async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.access(p);
+    return true;
+  } catch (err) {
+    if (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR')) return false;
+    throw err;
+  }
+}
+
+export async function statOrUndefined(p: string): Promise<import('node:fs').Stats | undefined> {
+  try {
+    return await fs.stat(p);
+  } catch (err) {
+    if (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR')) return undefined;
+    throw err;
+  }
+}
+
+export async function readTextOrUndefined(p: string): Promise<string | undefined> {
+  try {
+    return await fs.readFile(p, 'utf8');
+  } catch (err) {
+    if (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR')) return undefined;
+    throw err;
+  }
+}
+
+export async function readOrUndefined(p: string): Promise<Buffer | undefined> {
+  try {
+    return await fs.readFile(p);
+  } catch (err) {
+    if (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR')) return undefined;
+    throw err;
+  }
+}
+
+/** Directory entries, or none when the directory does not exist. */
+export async function listDir(dir: string): Promise<import('node:fs').Dirent[]> {
+  try {
+    return await fs.readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR')) return [];
+    throw err;
+  }
+}
+
+/** Removes a file; true when it was there. */
+export async function removeFile(p: string): Promise<boolean> {
+  try {
+    await fs.unlink(p);
+    return true;
+  } catch (err) {
+    if (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR')) return false;
+    throw err;
+  }
+}
+
+export async function removeTree(p: string): Promise<void> {
+  await fs.rm(p, { recursive: true, force: true });
+}
+
+export function isCode(err: unknown, code: string): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
+}

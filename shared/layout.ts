@@ -1,0 +1,115 @@
+// Reading the tree: what the daemon, the GC and fsck all need to know of it.
+// Nothing here writes.
+import { join } from 'node:path';
+import { listDir, readTextOrUndefined, exists } from './fsx.js';
+import { Paths, isRepositoryContentDir } from './paths.js';
+import { type Digest, isDigest, isName, isTag, parseDigest } from './reference.js';
+
+export interface HistoryEntry {
+  digest: Digest;
+  /** ISO-8601 time the tag last moved to this revision. */
+  taggedAt: string;
+}
+
+export class Tree {
+  readonly paths: Paths;
+
+  constructor(paths: Paths) {
+    this.paths = paths;
+  }
+
+  /** Every repository (a folder holding revisions or tags), sorted. */
+  async listRepositories(): Promise<string[]> {
+    const found: string[] = [];
+    const walk = async (dir: string, prefix: string): Promise<void> => {
+      const entries = await listDir(dir);
+      if (prefix && entries.some((e) => e.isDirectory() && (e.name === '_revisions' || e.name === '_tags'))) {
+        found.push(prefix);
+      }
+      for (const e of entries) {
+        if (!e.isDirectory() || isRepositoryContentDir(e.name)) continue;
+        const name = prefix ? `${prefix}/${e.name}` : e.name;
+        if (isName(name)) await walk(join(dir, e.name), name);
+      }
+    };
+    await walk(this.paths.repositoriesDir(), '');
+    return found.sort(compareStrings);
+  }
+
+  async repositoryExists(name: string): Promise<boolean> {
+    return exists(this.paths.repository(name));
+  }
+
+  async hasRevision(name: string, d: Digest): Promise<boolean> {
+    return exists(this.paths.revision(name, d));
+  }
+
+  /** The media type recorded with a revision, or undefined when the revision is not linked. */
+  async revisionMediaType(name: string, d: Digest): Promise<string | undefined> {
+    return readTextOrUndefined(this.paths.revision(name, d));
+  }
+
+  async listRevisions(name: string): Promise<Digest[]> {
+    return listDigests(this.paths.revisionsDir(name));
+  }
+
+  async hasLayer(name: string, d: Digest): Promise<boolean> {
+    return exists(this.paths.layer(name, d));
+  }
+
+  async listLayers(name: string): Promise<Digest[]> {
+    return listDigests(this.paths.layersDir(name));
+  }
+
+  async listTags(name: string): Promise<string[]> {
+    const entries = await listDir(this.paths.tagsDir(name));
+    return entries.filter((e) => e.isDirectory() && isTag(e.name)).map((e) => e.name).sort(compareStrings);
+  }
+
+  async tagCurrent(name: string, tag: string): Promise<Digest | undefined> {
+    const text = await readTextOrUndefined(this.paths.tagCurrent(name, tag));
+    const s = text?.trim();
+    return s && isDigest(s) ? parseDigest(s) : undefined;
+  }
+
+  async inTagHistory(name: string, tag: string, d: Digest): Promise<boolean> {
+    return exists(this.paths.tagIndexEntry(name, tag, d));
+  }
+
+  /** The tag's history, newest first. */
+  async tagHistory(name: string, tag: string): Promise<HistoryEntry[]> {
+    const digests = await listDigests(this.paths.tagIndexDir(name, tag));
+    const entries = await Promise.all(
+      digests.map(async (digest) => {
+        const taggedAt = (await readTextOrUndefined(this.paths.tagIndexEntry(name, tag, digest)))?.trim();
+        return taggedAt === undefined ? undefined : { digest, taggedAt };
+      }),
+    );
+    return entries
+      .filter((e): e is HistoryEntry => e !== undefined)
+      .sort((a, b) => compareStrings(b.taggedAt, a.taggedAt) || compareStrings(a.digest.hex, b.digest.hex));
+  }
+
+  /** Manifests of the repository whose `subject` is `subject`. */
+  async listReferrers(name: string, subject: Digest): Promise<Digest[]> {
+    return listDigests(this.paths.referrersOf(name, subject));
+  }
+}
+
+/** Digests stored as `<dir>/<alg>/<hex>`, sorted by their string form. */
+export async function listDigests(dir: string): Promise<Digest[]> {
+  const out: Digest[] = [];
+  for (const alg of await listDir(dir)) {
+    if (!alg.isDirectory()) continue;
+    for (const e of await listDir(join(dir, alg.name))) {
+      const s = `${alg.name}:${e.name}`;
+      if (isDigest(s)) out.push(parseDigest(s));
+    }
+  }
+  return out.sort((a, b) => compareStrings(`${a.algorithm}:${a.hex}`, `${b.algorithm}:${b.hex}`));
+}
+
+/** Byte-order comparison, the order tags/list and _catalog promise (not locale order). */
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

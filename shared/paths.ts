@@ -1,0 +1,136 @@
+// The storage tree. This module is the only place that turns names, tags and
+// digests into paths; everything else asks it. Parts are validated on the way in
+// (see reference.ts), so a path built here is always inside the root.
+//
+//   <root>/
+//     blobs/<alg>/<hex[0:2]>/<hex>                 content, written once, never edited
+//     repositories/<name>/                         <name> may hold '/': one folder per component
+//       _revisions/<alg>/<hex>                     revision link; content: its media type
+//       _tags/<tag>/current                        digest the tag points at now
+//       _tags/<tag>/index/<alg>/<hex>              every revision the tag held; content: ISO time
+//       _layers/<alg>/<hex>                        blobs this repository may serve (empty link)
+//       _referrers/<alg>/<subject hex>/<alg>/<hex> manifests whose `subject` is that digest
+//       _uploads/<uuid>/{data,state}               an upload in progress
+//     signatures/<alg>/<payload hex>/<id>          detached schema1 JWS signatures
+//     tmp/                                         temp files for atomic rename
+//
+// Underscored folders cannot collide with nested repository names: a name
+// component always starts with [a-z0-9].
+import { join, sep } from 'node:path';
+import { type Digest, isDigest, isName, isTag, isUploadId, parseDigest } from './reference.js';
+
+export class Paths {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  tmpDir(): string {
+    return join(this.root, 'tmp');
+  }
+  blobsDir(): string {
+    return join(this.root, 'blobs');
+  }
+  blob(d: Digest): string {
+    checkDigest(d);
+    return join(this.root, 'blobs', d.algorithm, d.hex.slice(0, 2), d.hex);
+  }
+  repositoriesDir(): string {
+    return join(this.root, 'repositories');
+  }
+  repository(name: string): string {
+    assert(isName(name), 'name', name);
+    return join(this.root, 'repositories', ...name.split('/'));
+  }
+
+  revisionsDir(name: string): string {
+    return join(this.repository(name), '_revisions');
+  }
+  revision(name: string, d: Digest): string {
+    checkDigest(d);
+    return join(this.revisionsDir(name), d.algorithm, d.hex);
+  }
+
+  tagsDir(name: string): string {
+    return join(this.repository(name), '_tags');
+  }
+  tag(name: string, tag: string): string {
+    assert(isTag(tag), 'tag', tag);
+    return join(this.tagsDir(name), tag);
+  }
+  tagCurrent(name: string, tag: string): string {
+    return join(this.tag(name, tag), 'current');
+  }
+  tagIndexDir(name: string, tag: string): string {
+    return join(this.tag(name, tag), 'index');
+  }
+  tagIndexEntry(name: string, tag: string, d: Digest): string {
+    checkDigest(d);
+    return join(this.tagIndexDir(name, tag), d.algorithm, d.hex);
+  }
+
+  layersDir(name: string): string {
+    return join(this.repository(name), '_layers');
+  }
+  layer(name: string, d: Digest): string {
+    checkDigest(d);
+    return join(this.layersDir(name), d.algorithm, d.hex);
+  }
+
+  referrersDir(name: string): string {
+    return join(this.repository(name), '_referrers');
+  }
+  referrersOf(name: string, subject: Digest): string {
+    checkDigest(subject);
+    return join(this.referrersDir(name), subject.algorithm, subject.hex);
+  }
+  referrer(name: string, subject: Digest, d: Digest): string {
+    checkDigest(d);
+    return join(this.referrersOf(name, subject), d.algorithm, d.hex);
+  }
+
+  uploadsDir(name: string): string {
+    return join(this.repository(name), '_uploads');
+  }
+  upload(name: string, id: string): string {
+    assert(isUploadId(id), 'upload id', id);
+    return join(this.uploadsDir(name), id);
+  }
+  uploadData(name: string, id: string): string {
+    return join(this.upload(name, id), 'data');
+  }
+  uploadState(name: string, id: string): string {
+    return join(this.upload(name, id), 'state');
+  }
+
+  signaturesOf(payload: Digest): string {
+    checkDigest(payload);
+    return join(this.root, 'signatures', payload.algorithm, payload.hex);
+  }
+  signature(payload: Digest, id: string): string {
+    assert(/^[a-f0-9]{64}$/.test(id), 'signature id', id);
+    return join(this.signaturesOf(payload), id);
+  }
+}
+
+/** Reads `<alg>/<hex>` (the last two components of a link path) back into a digest. */
+export function digestFromLinkPath(p: string): Digest | undefined {
+  const parts = p.split(sep);
+  const s = `${parts.at(-2)}:${parts.at(-1)}`;
+  return isDigest(s) ? parseDigest(s) : undefined;
+}
+
+/** Component names under a repository folder that hold its content, not nested repositories. */
+export function isRepositoryContentDir(component: string): boolean {
+  return component.startsWith('_');
+}
+
+function checkDigest(d: Digest): void {
+  assert(isDigest(`${d.algorithm}:${d.hex}`), 'digest', `${d.algorithm}:${d.hex}`);
+}
+
+function assert(ok: boolean, what: string, value: string): void {
+  // Callers validate first and answer with an OCI error; reaching here is a bug.
+  if (!ok) throw new Error(`refusing to build a path from invalid ${what}: ${JSON.stringify(value)}`);
+}

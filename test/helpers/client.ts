@@ -1,0 +1,70 @@
+// A thin HTTP client for tests: raw requests, and pushing what images.ts builds.
+import { request as httpRequest } from 'node:http';
+import type { Blob, Built } from './images.js';
+
+export interface Reply {
+  status: number;
+  headers: Headers;
+  body: Buffer;
+  /** The body parsed as JSON, or undefined. */
+  json: any;
+}
+
+export class Client {
+  readonly url: string;
+
+  constructor(url: string) {
+    this.url = url;
+  }
+
+  async req(method: string, path: string, opts: { body?: Buffer | string; headers?: Record<string, string> } = {}): Promise<Reply> {
+    const res = await fetch(this.url + path, { method, body: opts.body as BodyInit | undefined, headers: opts.headers, redirect: 'manual' });
+    const body = Buffer.from(await res.arrayBuffer());
+    let json: unknown;
+    try {
+      json = body.length ? JSON.parse(body.toString('utf8')) : undefined;
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, headers: res.headers, body, json };
+  }
+
+  /** A request sent exactly as written: fetch would normalise `..` and encodings away. */
+  async raw(method: string, path: string): Promise<{ status: number; json: any }> {
+    const { hostname, port } = new URL(this.url);
+    return new Promise((ok, fail) => {
+      const r = httpRequest({ host: hostname, port, method, path }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          ok({ status: res.statusCode!, json: text ? JSON.parse(text) : undefined });
+        });
+      });
+      r.on('error', fail);
+      r.end();
+    });
+  }
+
+  /** Monolithic upload: POST ?digest= with the bytes. */
+  async pushBlob(name: string, b: Blob): Promise<Reply> {
+    const r = await this.req('POST', `/v2/${name}/blobs/uploads/?digest=${b.digest}`, {
+      body: b.data,
+      headers: { 'Content-Type': 'application/octet-stream' },
+    });
+    if (r.status !== 201) throw new Error(`push blob ${b.digest}: ${r.status} ${r.body}`);
+    return r;
+  }
+
+  async putManifest(name: string, ref: string, m: Built, query = ''): Promise<Reply> {
+    return this.req('PUT', `/v2/${name}/manifests/${ref}${query}`, { body: m.body, headers: { 'Content-Type': m.mediaType } });
+  }
+
+  /** Pushes an image's blobs, then its manifest under `ref`; throws unless 201. */
+  async pushImage(name: string, m: Built, ref: string = m.digest): Promise<Reply> {
+    for (const b of m.blobs) await this.pushBlob(name, b);
+    const r = await this.putManifest(name, ref, m);
+    if (r.status !== 201) throw new Error(`push manifest ${name}:${ref}: ${r.status} ${r.body}`);
+    return r;
+  }
+}

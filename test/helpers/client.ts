@@ -30,10 +30,10 @@ export class Client {
   }
 
   /** A request sent exactly as written: fetch would normalise `..` and encodings away. */
-  async raw(method: string, path: string): Promise<{ status: number; json: any }> {
+  async raw(method: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; json: any }> {
     const { hostname, port } = new URL(this.url);
     return new Promise((ok, fail) => {
-      const r = httpRequest({ host: hostname, port, method, path }, (res) => {
+      const r = httpRequest({ host: hostname, port, method, path, headers }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {

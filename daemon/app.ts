@@ -70,6 +70,11 @@ function errorEnvelope(logger: Logger): Koa.Middleware {
 
 function toRegistryError(err: unknown): RegistryError {
   if (err instanceof RegistryError) return err;
+  const code = (err as { code?: string }).code;
+  if (code === 'ECONNRESET' || code === 'ABORT_ERR' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
+    // The client went away mid-body; nothing was stored, and no one is listening for the answer.
+    return new RegistryError('BLOB_UPLOAD_INVALID', 'the request body ended early', { status: 400 });
+  }
   const status = (err as { status?: number }).status;
   if (status === 413) return new RegistryError('SIZE_INVALID', 'request body too large', { status });
   if (status && status >= 400 && status < 500) {

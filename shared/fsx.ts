@@ -18,6 +18,15 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+export async function fsyncFile(file: string): Promise<void> {
+  const fh = await fs.open(file, 'r+');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Moves a finished temp file into place (replacing what is there) and makes the move durable. */
 export async function commitFile(tmp: string, dest: string): Promise<void> {
   await fs.mkdir(dirname(dest), { recursive: true });

@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
 import { HashingStream, sameDigest } from '../../shared/digest.js';
 import { RegistryError } from '../../shared/errors.js';
-import { atomicWrite, commitFile, exists, removeFile, statOrUndefined, tempPath } from '../../shared/fsx.js';
+import { atomicWrite, commitFile, exists, fsyncFile, removeFile, statOrUndefined, tempPath } from '../../shared/fsx.js';
 import type { Paths } from '../../shared/paths.js';
 import { type Algorithm, type Digest, digestString } from '../../shared/reference.js';
 
@@ -68,12 +68,7 @@ export class BlobStore {
       await this.touch(d);
       return;
     }
-    const fh = await fs.open(file, 'r+');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await fsyncFile(file);
     await commitFile(file, this.paths.blob(d));
   }
 

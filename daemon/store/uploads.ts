@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { HashingStream, sameDigest } from '../../shared/digest.js';
 import { RegistryError } from '../../shared/errors.js';
-import { atomicWrite, isCode, removeTree } from '../../shared/fsx.js';
+import { atomicWrite, fsyncFile, isCode, removeTree } from '../../shared/fsx.js';
 import type { Paths } from '../../shared/paths.js';
 import { type Digest, digestString } from '../../shared/reference.js';
 import type { BlobStore } from './blobs.js';
@@ -102,9 +102,10 @@ export class UploadStore {
   private async write(name: string, id: string, session: Session, src: Readable, signal?: AbortSignal): Promise<void> {
     const before = { offset: session.offset, hash: session.hash.copy() };
     const hasher = new HashingStream('sha256', session.hash);
+    const data = this.paths.uploadData(name, id);
     try {
-      const out = createWriteStream(this.paths.uploadData(name, id), { flags: 'r+', start: session.offset });
-      await pipeline(src, hasher, out, { signal });
+      await pipeline(src, hasher, createWriteStream(data, { flags: 'r+', start: session.offset }), { signal });
+      await fsyncFile(data); // a chunk is acknowledged only once it is on disk
       session.offset += hasher.bytes;
     } catch (err) {
       // Roll back a chunk cut short, so the upload's state is what it was.

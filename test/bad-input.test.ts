@@ -73,6 +73,9 @@ describe('bad input changes nothing', () => {
       );
       assertOciError(r, 400, 'DIGEST_INVALID');
       for (const b of [claimed, sent]) assertOciError(await req('GET', `/v2/base/blobs/${b.digest}`), 404, 'BLOB_UNKNOWN');
+      // Into a repository that does not exist yet: no folder appears for it.
+      const fresh = await unchanged(() => req('POST', `/v2/fresh/repo/blobs/uploads/?digest=${claimed.digest}`, { body: sent.data }));
+      assertOciError(fresh, 400, 'DIGEST_INVALID', 'fresh repository');
     });
 
     test('monolithic POST with a malformed ?digest= is DIGEST_INVALID', async () => {
@@ -155,6 +158,33 @@ describe('bad input changes nothing', () => {
       const done = await req('PUT', withQuery(loc, `digest=${b.digest}`));
       assert.equal(done.status, 201);
       assert.ok((await req('GET', `/v2/base/blobs/${b.digest}`)).body.equals(data));
+    });
+
+    test('a final PUT chunk whose Content-Range leaves a gap is 416 and the upload stays usable', async () => {
+      const data = Buffer.from('abcdefghij');
+      const b = blob(data);
+      const loc = await startUpload('base');
+      assert.equal((await req('PATCH', loc, { body: data.subarray(0, 5), headers: { 'Content-Range': '0-4' } })).status, 202);
+      const gap = await unchanged(() =>
+        req('PUT', withQuery(loc, `digest=${b.digest}`), { body: data.subarray(6), headers: { 'Content-Range': '6-9', 'Content-Type': 'application/octet-stream' } }),
+      );
+      assertOciError(gap, 416, ['RANGE_INVALID', 'BLOB_UPLOAD_INVALID']);
+      assertOciError(await req('GET', `/v2/base/blobs/${b.digest}`), 404, 'BLOB_UNKNOWN');
+      const done = await req('PUT', withQuery(loc, `digest=${b.digest}`), { body: data.subarray(5), headers: { 'Content-Range': '5-9' } });
+      assert.equal(done.status, 201, done.body.toString());
+    });
+
+    test('an upload that was cancelled or completed is BLOB_UPLOAD_UNKNOWN', async () => {
+      const b = blob('cancel me');
+      const cancelled = await startUpload('base');
+      assert.equal((await req('DELETE', cancelled)).status, 204);
+      const done = await startUpload('base');
+      assert.equal((await req('PUT', withQuery(done, `digest=${b.digest}`), { body: b.data })).status, 201);
+      for (const loc of [cancelled, done]) {
+        const r = await unchanged(() => req('PATCH', loc, { body: 'more' }));
+        assertOciError(r, 404, 'BLOB_UPLOAD_UNKNOWN', loc);
+        assertOciError(await req('GET', loc), 404, 'BLOB_UPLOAD_UNKNOWN', loc);
+      }
     });
 
     test('an upload id that does not exist is BLOB_UPLOAD_UNKNOWN on every upload method', async () => {

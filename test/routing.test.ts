@@ -234,6 +234,10 @@ const rows: Row[] = [
   { title: 'DELETE tags/list', method: 'DELETE', path: '/v2/r/tags/list', status: 405, code: 'UNSUPPORTED', unchanged: true, check: allowHas('GET') },
   { title: 'PATCH a manifest', method: 'PATCH', path: '/v2/r/manifests/list', body: 'x', status: 405, code: 'UNSUPPORTED', unchanged: true, check: allowHas('GET', 'PUT', 'DELETE') },
   { title: 'POST a blob URL', method: 'POST', path: `/v2/r/blobs/${r1.blobs[0]!.digest}`, status: 405, code: 'UNSUPPORTED', unchanged: true, check: allowHas('GET', 'DELETE') },
+  { title: 'GET on the upload-start URL', method: 'GET', path: '/v2/r/blobs/uploads/', status: 405, code: 'UNSUPPORTED', check: allowHas('POST') },
+  { title: 'DELETE on the upload-start URL', method: 'DELETE', path: '/v2/r/blobs/uploads/', status: 405, code: 'UNSUPPORTED', unchanged: true, check: allowHas('POST') },
+  { title: 'HEAD /v2/', method: 'HEAD', path: '/v2/', status: 200 },
+  { title: 'GET /v2/_catalog/ with a trailing slash', method: 'GET', path: '/v2/_catalog/', status: 200, check: (r) => assert.ok(Array.isArray(r.json.repositories)) },
   { title: 'PUT _catalog', method: 'PUT', path: '/v2/_catalog', body: '{}', status: 405, code: 'UNSUPPORTED', unchanged: true, check: allowHas('GET') },
 
   // --- a digest whose ':' is percent-encoded ---

@@ -18,6 +18,7 @@ const amb2 = image({ layers: ['amb layer 2'] }); // a/manifests/b, by digest onl
 const ab = image({ layers: ['a/b layer'] }); // a/b, tag t
 const xtl = image({ layers: ['x/tags/list layer'] }); // x/tags/list, tag 1
 const r1 = image({ layers: ['r layer'] }); // r, tags list and manifests
+const am = image({ layers: ['a:manifests layer'] }); // repository a, tag manifests (pushed last)
 const upBlob = blob('a blob uploaded into x/blobs/uploads');
 const hex = (d: string) => d.slice('sha256:'.length);
 
@@ -37,6 +38,8 @@ interface Row {
   code?: string | string[];
   /** The tree must be byte-for-byte what it was. */
   unchanged?: boolean;
+  /** Runs before the request (e.g. pushes the blobs a PUT row needs). */
+  setup?: () => Promise<void>;
   check?: (r: RawReply) => void | Promise<void>;
 }
 
@@ -249,6 +252,18 @@ const rows: Row[] = [
   { title: 'GET manifest with %3A in the digest', method: 'GET', path: `/v2/r/manifests/sha256%3A${hex(r1.digest)}`, status: 200, check: bodyIs(r1) },
   { title: 'GET manifest with %3a in the digest', method: 'GET', path: `/v2/r/manifests/sha256%3a${hex(r1.digest)}`, status: 200, check: bodyIs(r1) },
   { title: 'HEAD tag/digest with %3A in the digest', method: 'HEAD', path: `/v2/r/manifests/list/sha256%3A${hex(r1.digest)}`, status: 200, check: (r) => assert.equal(r.headers['docker-content-digest'], r1.digest) },
+  // Last, because it makes "a" a repository: tag "manifests" of a, while a/manifests/b keeps a folder a/manifests.
+  {
+    title: 'PUT tag "manifests" into repository a',
+    setup: async () => {
+      for (const b of am.blobs) await new Client(d.url).pushBlob('a', b);
+    },
+    method: 'PUT', path: '/v2/a/manifests/manifests', ...putBody(am), status: 201, check: locationIs(`/v2/a/manifests/${am.digest}`),
+  },
+  {
+    title: 'GET a:manifests by tag/digest (a/manifests is only a folder, not a repository)',
+    method: 'GET', path: `/v2/a/manifests/manifests/${am.digest}`, status: 200, check: bodyIs(am),
+  },
   { title: 'GET unknown blob with %3A in the digest', method: 'GET', path: `/v2/r/blobs/sha256%3A${'0'.repeat(64)}`, status: 404, code: 'BLOB_UNKNOWN' },
 ];
 
@@ -269,6 +284,7 @@ describe('routing edge cases', () => {
   for (const row of rows) {
     test(`${row.method} ${typeof row.path === 'string' ? row.path.slice(0, 90) : '(from an earlier row)'} — ${row.title}`, async () => {
       const path = typeof row.path === 'function' ? row.path() : row.path;
+      await row.setup?.();
       const before = row.unchanged ? await snapshot(d.root) : undefined;
       const r = await rawRequest(d.url, row.method, path, { body: row.body, headers: row.headers });
 

@@ -3,6 +3,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { serve, serveCommand } from './daemon/main.js';
+import { gc, gcCommand } from './gc/main.js';
 import { VERSION } from './daemon/version.js';
 
 await yargs(hideBin(process.argv))
@@ -19,7 +20,8 @@ await yargs(hideBin(process.argv))
       process.once('SIGTERM', stop);
     },
   )
-  .demandCommand(1, 'name a command: serve')
+  .command('gc', 'remove what nothing references (safe while the daemon serves)', gcCommand, gc)
+  .demandCommand(1, 'name a command: serve, gc')
   .strict()
   .version(VERSION)
   .help()

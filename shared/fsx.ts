@@ -124,6 +124,39 @@ export async function removeFile(p: string): Promise<boolean> {
   }
 }
 
+/**
+ * Sets a file's mtime to now; true when the file was there. This one call is both
+ * "does it exist" and "I am using it": a concurrent `cairn gc` moves a doomed file
+ * aside and then re-reads its mtime, so a touch either lands before the move (and
+ * the GC sees it and puts the file back) or fails here (and the caller writes anew
+ * or refuses). A separate exists() followed by a touch would leave a gap between the two.
+ */
+export async function touch(p: string): Promise<boolean> {
+  const now = new Date();
+  try {
+    await fs.utimes(p, now, now);
+    return true;
+  } catch (err) {
+    if (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR')) return false;
+    throw err;
+  }
+}
+
+/** Total file bytes and newest mtime under a path (a folder's own mtime included); zeros when absent. */
+export async function treeStats(p: string): Promise<{ bytes: number; mtimeMs: number }> {
+  const st = await statOrUndefined(p);
+  if (!st) return { bytes: 0, mtimeMs: 0 };
+  if (!st.isDirectory()) return { bytes: st.size, mtimeMs: st.mtimeMs };
+  let bytes = 0;
+  let mtimeMs = st.mtimeMs;
+  for (const e of await listDir(p)) {
+    const child = await treeStats(join(p, e.name));
+    bytes += child.bytes;
+    mtimeMs = Math.max(mtimeMs, child.mtimeMs);
+  }
+  return { bytes, mtimeMs };
+}
+
 export async function removeTree(p: string): Promise<void> {
   await fs.rm(p, { recursive: true, force: true });
 }

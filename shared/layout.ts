@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { listDir, readTextOrUndefined, exists } from './fsx.js';
 import { Paths, isRepositoryContentDir } from './paths.js';
-import { type Digest, isDigest, isName, isTag, parseDigest } from './reference.js';
+import { type Digest, isDigest, isName, isTag, isUploadId, parseDigest } from './reference.js';
 
 export interface HistoryEntry {
   digest: Digest;
@@ -93,6 +93,48 @@ export class Tree {
   /** Manifests of the repository whose `subject` is `subject`. */
   async listReferrers(name: string, subject: Digest): Promise<Digest[]> {
     return listDigests(this.paths.referrersOf(name, subject));
+  }
+
+  /** Every referrer link of the repository: (subject, referring manifest) pairs. */
+  async listReferrerLinks(name: string): Promise<{ subject: Digest; digest: Digest }[]> {
+    const out: { subject: Digest; digest: Digest }[] = [];
+    for (const subject of await listDigests(this.paths.referrersDir(name))) {
+      for (const digest of await this.listReferrers(name, subject)) out.push({ subject, digest });
+    }
+    return out;
+  }
+
+  /** Upload ids in progress in the repository. */
+  async listUploads(name: string): Promise<string[]> {
+    const entries = await listDir(this.paths.uploadsDir(name));
+    return entries.filter((e) => e.isDirectory() && isUploadId(e.name)).map((e) => e.name).sort(compareStrings);
+  }
+
+  /** Every blob in the store (files at `blobs/<alg>/<hex[0:2]>/<hex>` whose name is a digest). */
+  async listBlobs(): Promise<Digest[]> {
+    const out: Digest[] = [];
+    for (const alg of await listDir(this.paths.blobsDir())) {
+      if (!alg.isDirectory()) continue;
+      for (const prefix of await listDir(join(this.paths.blobsDir(), alg.name))) {
+        if (!prefix.isDirectory()) continue;
+        for (const e of await listDir(join(this.paths.blobsDir(), alg.name, prefix.name))) {
+          const s = `${alg.name}:${e.name}`;
+          if (e.isFile() && isDigest(s) && e.name.startsWith(prefix.name)) out.push(parseDigest(s));
+        }
+      }
+    }
+    return out.sort((a, b) => compareStrings(`${a.algorithm}:${a.hex}`, `${b.algorithm}:${b.hex}`));
+  }
+
+  /** Payload digests that have a `signatures/` folder. */
+  async listSignedPayloads(): Promise<Digest[]> {
+    return listDigests(this.paths.signaturesDir());
+  }
+
+  /** Signature ids stored for a payload. */
+  async listSignatures(payload: Digest): Promise<string[]> {
+    const entries = await listDir(this.paths.signaturesOf(payload));
+    return entries.filter((e) => e.isFile()).map((e) => e.name).sort(compareStrings);
   }
 }
 

@@ -13,10 +13,13 @@
 //       _uploads/<uuid>/{data,state}               an upload in progress
 //     signatures/<alg>/<payload hex>/<id>          detached schema1 JWS signatures
 //     tmp/                                         temp files for atomic rename
+//     gc.lock                                      held by a running `cairn gc` (JSON: pid, host, start)
+//     gc.lock.takeover                             held briefly while a gc takes over a dead one's lock
+//     gc-trash/<pid>-<uuid>/<path under root>      what a running gc has moved aside and may still restore
 //
 // Underscored folders cannot collide with nested repository names: a name
 // component always starts with [a-z0-9].
-import { join, sep } from 'node:path';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import { type Digest, isDigest, isName, isTag, isUploadId, parseDigest } from './reference.js';
 
 export class Paths {
@@ -104,6 +107,9 @@ export class Paths {
     return join(this.upload(name, id), 'state');
   }
 
+  signaturesDir(): string {
+    return join(this.root, 'signatures');
+  }
   signaturesOf(payload: Digest): string {
     checkDigest(payload);
     return join(this.root, 'signatures', payload.algorithm, payload.hex);
@@ -112,6 +118,41 @@ export class Paths {
     assert(/^[a-f0-9]{64}$/.test(id), 'signature id', id);
     return join(this.signaturesOf(payload), id);
   }
+
+  gcLock(): string {
+    return join(this.root, 'gc.lock');
+  }
+  gcLockTakeover(): string {
+    return join(this.root, 'gc.lock.takeover');
+  }
+  gcTrashDir(): string {
+    return join(this.root, 'gc-trash');
+  }
+  /** One gc run's trash folder; `run` is `<pid>-<uuid>`. */
+  gcTrash(run: string): string {
+    assert(/^\d+-[0-9a-f-]{36}$/.test(run), 'gc run id', run);
+    return join(this.gcTrashDir(), run);
+  }
+  /** Where a gc run parks `p` (a path inside the root): the same relative path under its trash folder. */
+  gcTrashed(run: string, p: string): string {
+    return join(this.gcTrash(run), this.relative(p));
+  }
+  /** `p` back from its place under a gc run's trash folder. */
+  gcRestored(run: string, trashed: string): string {
+    const rel = relative(this.gcTrash(run), trashed);
+    assert(isInside(rel), 'trash path', trashed);
+    return join(this.root, rel);
+  }
+  /** A path inside the root, relative to it. */
+  relative(p: string): string {
+    const rel = relative(this.root, p);
+    assert(isInside(rel) && !rel.startsWith(`gc-trash${sep}`), 'path inside the root', p);
+    return rel;
+  }
+}
+
+function isInside(rel: string): boolean {
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
 }
 
 /** Reads `<alg>/<hex>` (the last two components of a link path) back into a digest. */

@@ -25,8 +25,10 @@ export function blobHandlers(reg: Registry) {
       ctx.type = 'application/octet-stream';
       const range = byteRange(ctx.get('Range'), size);
       if (ctx.method === 'HEAD') {
-        // A HEAD tells a pushing client "skip this upload": refresh its use time for GC.
-        await reg.blobs.touch(d);
+        // A HEAD tells a pushing client "skip this upload": refresh the blob's and the
+        // link's use time for GC. A blob a GC moved away meanwhile answers 404 instead.
+        if (!(await reg.blobs.touch(d))) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is not in ${name}`);
+        await reg.repos.touchLayer(name, d);
         ctx.status = 200;
         ctx.length = size;
         return;

@@ -24,8 +24,8 @@ export function uploadHandlers(reg: Registry) {
   /** A cross-repository mount: link the blob if `from` (or, without `from`, the store) has it. */
   async function mount(name: string, d: Digest, from: string | undefined): Promise<boolean> {
     if (from !== undefined && !(isName(from) && (await reg.repos.hasLayer(from, d)))) return false;
-    if (!(await reg.blobs.has(d))) return false;
-    await reg.blobs.touch(d);
+    // The touch is the existence check, so a concurrent GC sees the blob in use (see fsx.touch).
+    if (!(await reg.blobs.touch(d))) return false;
     await reg.repos.linkLayer(name, d);
     return true;
   }

@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
 import { HashingStream, sameDigest } from '../../shared/digest.js';
 import { RegistryError } from '../../shared/errors.js';
-import { atomicWrite, commitFile, exists, fsyncFile, removeFile, statOrUndefined, tempPath } from '../../shared/fsx.js';
+import { atomicWrite, commitFile, exists, fsyncFile, removeFile, statOrUndefined, tempPath, touch } from '../../shared/fsx.js';
 import type { Paths } from '../../shared/paths.js';
 import { type Algorithm, type Digest, digestString } from '../../shared/reference.js';
 
@@ -36,7 +36,7 @@ export class BlobStore {
 
   /** Stores bytes whose digest the caller computed. */
   async put(d: Digest, data: Uint8Array): Promise<void> {
-    if (await this.has(d)) return this.touch(d);
+    if (await this.touch(d)) return;
     await atomicWrite(this.paths.tmpDir(), this.paths.blob(d), data);
   }
 
@@ -64,17 +64,17 @@ export class BlobStore {
 
   /** Moves a complete file whose digest is known into place (fsyncing it first). */
   async adopt(file: string, d: Digest): Promise<void> {
-    if (await this.has(d)) {
-      await this.touch(d);
-      return;
-    }
+    if (await this.touch(d)) return;
     await fsyncFile(file);
     await commitFile(file, this.paths.blob(d));
   }
 
-  /** Marks a blob as just used, so a concurrent GC's grace period covers it. */
-  async touch(d: Digest): Promise<void> {
-    const now = new Date();
-    await fs.utimes(this.paths.blob(d), now, now).catch(() => undefined);
+  /**
+   * Marks a blob as just used, so a concurrent GC's grace period covers it; false
+   * when the blob is not there. Callers that rely on the blob use this as their
+   * existence check (see fsx.touch for why a separate has() would be unsafe).
+   */
+  async touch(d: Digest): Promise<boolean> {
+    return touch(this.paths.blob(d));
   }
 }

@@ -51,12 +51,13 @@ export class ManifestStore {
   private async checkReferences(name: string, m: Manifest): Promise<void> {
     const missing: string[] = [];
     await Promise.all([
+      // Touch, not exists(): the touch is what tells a concurrent GC that this
+      // link, blob or child revision is in use (see fsx.touch).
       ...m.blobs.map(async (d) => {
-        if (!(await this.repos.hasLayer(name, d)) || !(await this.blobs.has(d))) missing.push(digestString(d));
-        else await this.blobs.touch(d);
+        if (!(await this.repos.touchLayer(name, d)) || !(await this.blobs.touch(d))) missing.push(digestString(d));
       }),
       ...m.children.map(async (d) => {
-        if (!(await this.repos.hasRevision(name, d))) missing.push(digestString(d));
+        if (!(await this.repos.touchRevision(name, d))) missing.push(digestString(d));
       }),
     ]);
     if (missing.length) {

@@ -2,22 +2,38 @@
 // referrers. Reads come from the shared Tree. Order matters for crash safety:
 // a tag's history entry is written before `current` moves to it.
 import { promises as fs } from 'node:fs';
-import { atomicWrite, ensureLink, isCode, removeFile, removeTree, tempPath } from '../../shared/fsx.js';
+import { atomicWrite, ensureLink, isCode, removeFile, removeTree, tempPath, touch } from '../../shared/fsx.js';
 import { Tree } from '../../shared/layout.js';
 import { type Digest, digestString } from '../../shared/reference.js';
 
 export class Repositories extends Tree {
+  /** Links a blob into the repository, or refreshes the link's use time (GC grace) when it is there. */
   async linkLayer(name: string, d: Digest): Promise<void> {
+    if (await this.touchLayer(name, d)) return;
     await ensureLink(this.paths.layer(name, d));
+  }
+
+  /** Marks a layer link as just used (GC grace); false when the repository has no such link. */
+  async touchLayer(name: string, d: Digest): Promise<boolean> {
+    return touch(this.paths.layer(name, d));
+  }
+
+  /** Marks a revision link as just used (GC grace); false when the revision is not linked. */
+  async touchRevision(name: string, d: Digest): Promise<boolean> {
+    return touch(this.paths.revision(name, d));
   }
 
   async unlinkLayer(name: string, d: Digest): Promise<boolean> {
     return removeFile(this.paths.layer(name, d));
   }
 
-  /** Links a revision; its file records the media type so a HEAD needs no parsing. */
+  /**
+   * Links a revision; its file records the media type so a HEAD needs no parsing.
+   * An identical re-PUT refreshes the link's mtime instead of rewriting it, so a
+   * concurrent GC that is about to unlink this old revision sees it in use.
+   */
   async linkRevision(name: string, d: Digest, mediaType: string): Promise<void> {
-    if ((await this.revisionMediaType(name, d)) === mediaType) return;
+    if ((await this.revisionMediaType(name, d)) === mediaType && (await this.touchRevision(name, d))) return;
     await atomicWrite(this.paths.tmpDir(), this.paths.revision(name, d), mediaType);
   }
 

@@ -1,0 +1,115 @@
+// One GC at a time per root: `<root>/gc.lock` holds {pid, host, startedAt}.
+//
+// The lock file is written whole to a temp file and then hard-linked into place,
+// so it appears with its content or not at all (link fails with EEXIST when it is
+// held). A lock whose pid is dead on this host is taken over with a warning; the
+// takeover itself runs under a second, short-lived lock (gc.lock.takeover) so that
+// two GCs finding the same dead lock cannot both win. Liveness is judged by pid,
+// not by age: a GC may legitimately run for hours on a big store, and a dead one
+// should not block the next run for a timeout. (proper-lockfile judges by mtime
+// only, which is why it is not used here.)
+import { promises as fs } from 'node:fs';
+import { hostname } from 'node:os';
+import { isCode, readTextOrUndefined, removeFile, tempPath } from '../shared/fsx.js';
+import type { Paths } from '../shared/paths.js';
+
+export interface LockInfo {
+  pid: number;
+  host: string;
+  startedAt: string;
+}
+
+export class LockBusyError extends Error {
+  readonly holder: LockInfo | undefined;
+
+  constructor(path: string, holder: LockInfo | undefined) {
+    super(
+      holder
+        ? `another gc holds ${path} (pid ${holder.pid} on ${holder.host}, since ${holder.startedAt}); not starting`
+        : `${path} is held and unreadable; remove it if no gc is running`,
+    );
+    this.holder = holder;
+  }
+}
+
+export interface Lock {
+  release(): Promise<void>;
+}
+
+export async function acquireLock(paths: Paths, warn: (message: string) => void): Promise<Lock> {
+  const mine = JSON.stringify({ pid: process.pid, host: hostname(), startedAt: new Date().toISOString() } satisfies LockInfo);
+  const lock = paths.gcLock();
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (await createWhole(paths, lock, mine)) {
+      return {
+        async release() {
+          // Only our own lock: a release must never drop a lock another run took over.
+          if ((await readTextOrUndefined(lock)) === mine) await removeFile(lock);
+        },
+      };
+    }
+    const text = await readTextOrUndefined(lock);
+    if (text === undefined) continue; // released meanwhile: try again
+    const holder = parseLock(text);
+    if (!holder || isAlive(holder)) throw new LockBusyError(lock, holder);
+    await takeOver(paths, text, mine, () =>
+      warn(`taking over ${lock} left by gc pid ${holder.pid} (started ${holder.startedAt}), which is no longer running`),
+    );
+  }
+  throw new LockBusyError(lock, parseLock((await readTextOrUndefined(lock)) ?? ''));
+}
+
+/** Removes the dead holder's lock, if it is still that one, under the takeover lock. */
+async function takeOver(paths: Paths, stale: string, mine: string, warn: () => void): Promise<void> {
+  const guard = paths.gcLockTakeover();
+  if (!(await createWhole(paths, guard, mine))) {
+    const other = parseLock((await readTextOrUndefined(guard)) ?? '');
+    if (other && isAlive(other)) throw new LockBusyError(guard, other);
+    await removeFile(guard); // a takeover that died midway; the caller retries
+    return;
+  }
+  try {
+    if ((await readTextOrUndefined(paths.gcLock())) === stale) {
+      warn();
+      await removeFile(paths.gcLock());
+    }
+  } finally {
+    await removeFile(guard);
+  }
+}
+
+/** Creates `dest` with `content` in one step; false when it already exists. */
+async function createWhole(paths: Paths, dest: string, content: string): Promise<boolean> {
+  await fs.mkdir(paths.tmpDir(), { recursive: true });
+  const tmp = tempPath(paths.tmpDir());
+  await fs.writeFile(tmp, content, { flag: 'wx' });
+  try {
+    await fs.link(tmp, dest);
+    return true;
+  } catch (err) {
+    if (isCode(err, 'EEXIST')) return false;
+    throw err;
+  } finally {
+    await removeFile(tmp);
+  }
+}
+
+function parseLock(text: string): LockInfo | undefined {
+  try {
+    const v = JSON.parse(text) as LockInfo;
+    return Number.isSafeInteger(v.pid) && typeof v.host === 'string' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A holder on another host cannot be checked from here, so it counts as alive. */
+function isAlive(holder: LockInfo): boolean {
+  if (holder.host !== hostname()) return true;
+  try {
+    process.kill(holder.pid, 0);
+    return true;
+  } catch (err) {
+    return isCode(err, 'EPERM');
+  }
+}

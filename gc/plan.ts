@@ -1,0 +1,248 @@
+// Mark and plan (SPEC §4), as pure data: from an inventory of the tree, the
+// keep-lists and the options, compute what is kept and why, and what goes and why.
+// Nothing here reads or writes the filesystem, so the plan a --dry-run prints is
+// exactly the one a real run hands to the sweep.
+import type { Inventory, RepositoryInfo } from './inventory.js';
+import type { KeepEntry } from './keeplist.js';
+import { digestString } from '../shared/reference.js';
+
+export interface PlanOptions {
+  keepHistory: number;
+  keepWithinMs?: number;
+  graceMs: number;
+  uploadTtlMs: number;
+}
+
+export type ItemKind = 'history-entry' | 'revision' | 'referrer-link' | 'layer-link' | 'blob' | 'signatures' | 'upload';
+
+/** One thing the sweep removes. `mtimeMs` is what the mark saw; a changed mtime at sweep time spares the item. */
+export interface PlanItem {
+  kind: ItemKind;
+  /** Human form: `repo:tag@digest`, `repo@digest`, `digest`, `repo/_uploads/<id>`. */
+  ref: string;
+  repository?: string;
+  tag?: string;
+  digest?: string;
+  subject?: string;
+  upload?: string;
+  bytes: number;
+  reason: string;
+  mtimeMs: number;
+}
+
+export interface Plan {
+  /** When the mark was taken (ISO-8601). */
+  markedAt: string;
+  kept: { revisions: number; blobs: number };
+  /** In sweep order: each step removes references before what they reference. */
+  items: PlanItem[];
+  bytes: number;
+  warnings: string[];
+}
+
+export const SWEEP_ORDER: ItemKind[] = ['history-entry', 'revision', 'referrer-link', 'layer-link', 'blob', 'signatures', 'upload'];
+
+export function makePlan(inv: Inventory, keep: KeepEntry[], opts: PlanOptions, now: number): Plan {
+  const warnings: string[] = [];
+  const fresh = (mtimeMs: number) => now - mtimeMs < opts.graceMs;
+  const keepByRepo = groupKeep(inv, keep, warnings);
+
+  const items: PlanItem[] = [];
+  const keptManifests = new Set<string>();
+  /** Blobs a kept manifest or a kept layer link needs, across all repositories. */
+  const neededBlobs = new Set<string>();
+  let unreadableKept = false;
+  let keptRevisions = 0;
+
+  for (const repo of inv.repositories) {
+    const kept = markRepository(repo, inv, keepByRepo.get(repo.name) ?? [], opts, now, warnings);
+    keptRevisions += kept.size;
+    const repoBlobs = new Set<string>();
+    for (const d of kept) {
+      keptManifests.add(d);
+      const refs = inv.manifests.get(d);
+      if (refs?.error) {
+        unreadableKept = true;
+        warnings.push(`${repo.name}@${d}: ${refs.error}; no blob or layer link will be removed`);
+      }
+      for (const b of refs?.blobs ?? []) repoBlobs.add(b);
+    }
+
+    for (const t of repo.tags) {
+      for (const h of t.history) {
+        if (kept.has(h.digest) || fresh(h.mtimeMs)) continue;
+        items.push({
+          kind: 'history-entry',
+          ref: `${repo.name}:${t.tag}@${h.digest}`,
+          repository: repo.name,
+          tag: t.tag,
+          digest: h.digest,
+          bytes: 0,
+          reason: `tagged ${h.taggedAt}, not current and not kept`,
+          mtimeMs: h.mtimeMs,
+        });
+      }
+    }
+    for (const r of repo.revisions.values()) {
+      if (kept.has(r.digest)) continue;
+      const inHistory = repo.tags.filter((t) => t.history.some((h) => h.digest === r.digest)).map((t) => t.tag);
+      items.push({
+        kind: 'revision',
+        ref: `${repo.name}@${r.digest}`,
+        repository: repo.name,
+        digest: r.digest,
+        bytes: 0,
+        reason: inHistory.length ? `only in the history of ${inHistory.map((t) => `:${t}`).join(', ')}` : 'untagged and unreferenced',
+        mtimeMs: r.mtimeMs,
+      });
+    }
+    for (const l of repo.referrers) {
+      if (kept.has(l.digest) || fresh(l.mtimeMs)) continue;
+      items.push({
+        kind: 'referrer-link',
+        ref: `${repo.name}@${l.subject} <- ${l.digest}`,
+        repository: repo.name,
+        subject: l.subject,
+        digest: l.digest,
+        bytes: 0,
+        reason: repo.revisions.has(l.digest) ? 'the referrer is removed' : 'the referrer is not a revision',
+        mtimeMs: l.mtimeMs,
+      });
+    }
+    for (const l of repo.layers.values()) {
+      const blob = inv.blobs.get(l.digest);
+      // A recently used blob may be about to be referenced from this repository
+      // (HEAD, then PUT): its link stays too.
+      if (repoBlobs.has(l.digest) || fresh(l.mtimeMs) || (blob && fresh(blob.mtimeMs))) {
+        neededBlobs.add(l.digest);
+        continue;
+      }
+      items.push({
+        kind: 'layer-link',
+        ref: `${repo.name}@${l.digest}`,
+        repository: repo.name,
+        digest: l.digest,
+        bytes: 0,
+        reason: 'no kept manifest of the repository uses it',
+        mtimeMs: l.mtimeMs,
+      });
+    }
+    for (const b of repoBlobs) neededBlobs.add(b);
+    for (const u of repo.uploads) {
+      if (now - u.activeMs < opts.uploadTtlMs) continue;
+      items.push({
+        kind: 'upload',
+        ref: `${repo.name}/_uploads/${u.id}`,
+        repository: repo.name,
+        upload: u.id,
+        bytes: u.bytes,
+        reason: `started ${u.startedAt ?? 'at an unknown time'}, no activity since ${new Date(u.activeMs).toISOString()}`,
+        mtimeMs: u.activeMs,
+      });
+    }
+  }
+
+  if (unreadableKept) {
+    // Without a kept manifest's references the GC cannot know which blobs it needs.
+    for (let i = items.length - 1; i >= 0; i--) if (items[i]!.kind === 'layer-link') items.splice(i, 1);
+  } else {
+    for (const b of inv.blobs.values()) {
+      if (keptManifests.has(b.digest) || neededBlobs.has(b.digest) || fresh(b.mtimeMs)) continue;
+      items.push({ kind: 'blob', ref: b.digest, digest: b.digest, bytes: b.size, reason: 'no kept manifest references it', mtimeMs: b.mtimeMs });
+    }
+  }
+  const doomedBlobs = new Set(items.filter((i) => i.kind === 'blob').map((i) => i.digest));
+  for (const s of inv.signatures) {
+    const payloadGone = !inv.blobs.has(s.payload) || doomedBlobs.has(s.payload);
+    if (keptManifests.has(s.payload) || !payloadGone || fresh(s.mtimeMs)) continue;
+    items.push({
+      kind: 'signatures',
+      ref: `signatures/${s.payload}`,
+      digest: s.payload,
+      bytes: s.bytes,
+      reason: inv.blobs.has(s.payload) ? 'the signed payload is removed' : 'the signed payload is gone',
+      mtimeMs: s.mtimeMs,
+    });
+  }
+
+  items.sort((a, b) => SWEEP_ORDER.indexOf(a.kind) - SWEEP_ORDER.indexOf(b.kind) || (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
+  const keptBlobs = [...inv.blobs.keys()].filter((d) => !doomedBlobs.has(d)).length;
+  return {
+    markedAt: new Date(now).toISOString(),
+    kept: { revisions: keptRevisions, blobs: keptBlobs },
+    items,
+    bytes: items.reduce((n, i) => n + i.bytes, 0),
+    warnings,
+  };
+}
+
+/** The revisions of one repository that stay: the roots of SPEC §4, then their closure. */
+function markRepository(
+  repo: RepositoryInfo,
+  inv: Inventory,
+  keep: KeepEntry[],
+  opts: PlanOptions,
+  now: number,
+  warnings: string[],
+): Set<string> {
+  const roots: string[] = [];
+  for (const r of repo.revisions.values()) {
+    // Created or re-pushed within the grace period: a push may still be relying on it.
+    if (now - r.mtimeMs < opts.graceMs) roots.push(r.digest);
+  }
+  for (const t of repo.tags) {
+    if (t.current) roots.push(t.current);
+    t.history.forEach((h, i) => {
+      const taggedMs = Date.parse(h.taggedAt);
+      if (i < opts.keepHistory) roots.push(h.digest);
+      else if (opts.keepWithinMs !== undefined && now - taggedMs < opts.keepWithinMs) roots.push(h.digest);
+      else if (now - h.mtimeMs < opts.graceMs) roots.push(h.digest);
+    });
+  }
+  for (const k of keep) {
+    const d = k.digest ? digestString(k.digest) : repo.tags.find((t) => t.tag === k.tag)?.current;
+    if (!d) warnings.push(`${k.source}: ${k.name}:${k.tag} is not a tag of ${k.name}; nothing kept for it`);
+    else roots.push(d);
+  }
+
+  // Referrers of a subject: from the _referrers links and from each manifest's own `subject`.
+  const referrers = new Map<string, Set<string>>();
+  const addReferrer = (subject: string, d: string) => {
+    if (!referrers.has(subject)) referrers.set(subject, new Set());
+    referrers.get(subject)!.add(d);
+  };
+  for (const l of repo.referrers) addReferrer(l.subject, l.digest);
+  for (const r of repo.revisions.values()) {
+    const subject = inv.manifests.get(r.digest)?.subject;
+    if (subject) addReferrer(subject, r.digest);
+  }
+
+  const kept = new Set<string>();
+  const queue = [...roots];
+  while (queue.length) {
+    const d = queue.pop()!;
+    if (kept.has(d)) continue;
+    if (!repo.revisions.has(d)) {
+      if (roots.includes(d)) warnings.push(`${repo.name}@${d} is a root (tag, keep-list or history) but not a revision of ${repo.name}`);
+      continue;
+    }
+    kept.add(d);
+    queue.push(...(inv.manifests.get(d)?.children ?? []), ...(referrers.get(d) ?? []));
+  }
+  return kept;
+}
+
+/** Keep-list entries by repository; entries naming no repository only warn (outside lists lag behind). */
+function groupKeep(inv: Inventory, keep: KeepEntry[], warnings: string[]): Map<string, KeepEntry[]> {
+  const byRepo = new Map<string, KeepEntry[]>();
+  const repos = new Set(inv.repositories.map((r) => r.name));
+  for (const k of keep) {
+    if (!repos.has(k.name)) {
+      warnings.push(`${k.source}: no repository ${k.name}; nothing kept for it`);
+      continue;
+    }
+    if (!byRepo.has(k.name)) byRepo.set(k.name, []);
+    byRepo.get(k.name)!.push(k);
+  }
+  return byRepo;
+}

@@ -1,0 +1,119 @@
+// One GC run, start to end: keep-lists, lock, mark, plan, sweep, report. It prints
+// nothing itself; main.ts shows the plan, the progress and the report through hooks.
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { Paths } from '../shared/paths.js';
+import { takeInventory } from './inventory.js';
+import { readKeepLists } from './keeplist.js';
+import { acquireLock } from './lock.js';
+import { type ItemKind, type Plan, type PlanItem, makePlan } from './plan.js';
+import { sweep } from './sweep.js';
+import { Trash, recoverTrash } from './trash.js';
+
+export interface GcOptions {
+  root: string;
+  /** Keep-list files; `-` is standard input. */
+  keep: string[];
+  keepHistory: number;
+  keepWithinMs?: number;
+  graceMs: number;
+  uploadTtlMs: number;
+  dryRun: boolean;
+  stdin?: NodeJS.ReadableStream;
+  signal?: AbortSignal;
+}
+
+export interface GcHooks {
+  warn?(message: string): void;
+  /** The plan, before anything is removed (awaited: tests use it to act between mark and sweep). */
+  onPlan?(plan: Plan): void | Promise<void>;
+  onProgress?(phase: 'mark' | 'sweep', done: number, total: number): void;
+}
+
+export interface Report {
+  root: string;
+  dryRun: boolean;
+  markedAt: string;
+  durationMs: number;
+  /** Bytes of removed blobs, signatures and uploads (with --dry-run: that would be). */
+  bytesFreed: number;
+  revisionsRemoved: number;
+  blobsRemoved: number;
+  historyEntriesRemoved: number;
+  referrerLinksRemoved: number;
+  layerLinksRemoved: number;
+  signaturesRemoved: number;
+  uploadsRemoved: number;
+  kept: { revisions: number; blobs: number };
+  /** What went (with --dry-run: what would go), in sweep order. */
+  removed: PlanItem[];
+  /** What the plan listed but the sweep left, because the daemon used it meanwhile. */
+  spared: (PlanItem & { why: string })[];
+  interrupted: boolean;
+  warnings: string[];
+}
+
+export async function runGc(opts: GcOptions, hooks: GcHooks = {}): Promise<Report> {
+  const started = performance.now();
+  const warnings: string[] = [];
+  const warn = (m: string) => {
+    warnings.push(m);
+    hooks.warn?.(m);
+  };
+  const root = resolve(opts.root);
+  const st = await stat(root).catch(() => undefined);
+  if (!st?.isDirectory()) throw new Error(`no storage root at ${root}`);
+  const paths = new Paths(root);
+
+  // Every keep-list is read and checked before the lock, the mark or any removal.
+  const keep = await readKeepLists(opts.keep, opts.stdin);
+
+  // A dry run removes nothing, so it needs no lock and may run beside a real GC.
+  const lock = opts.dryRun ? undefined : await acquireLock(paths, warn);
+  try {
+    if (!opts.dryRun) {
+      const restored = await recoverTrash(paths);
+      if (restored) warn(`put back ${restored} item(s) an interrupted gc had moved aside`);
+    }
+    const inventory = await takeInventory(paths, (done, total) => hooks.onProgress?.('mark', done, total));
+    const plan = makePlan(inventory, keep, opts, Date.now());
+    plan.warnings.forEach(warn);
+    await hooks.onPlan?.(plan);
+
+    let removed = plan.items;
+    let spared: Report['spared'] = [];
+    let interrupted = false;
+    if (!opts.dryRun) {
+      const trash = new Trash(paths);
+      const result = await sweep(paths, trash, plan, inventory, {
+        graceMs: opts.graceMs,
+        signal: opts.signal,
+        onProgress: (done, total) => hooks.onProgress?.('sweep', done, total),
+      });
+      await trash.close();
+      ({ removed, spared, interrupted } = result);
+    }
+    const count = (kind: ItemKind) => removed.filter((i) => i.kind === kind).length;
+    return {
+      root,
+      dryRun: opts.dryRun,
+      markedAt: plan.markedAt,
+      durationMs: Math.round(performance.now() - started),
+      bytesFreed: removed.reduce((n, i) => n + i.bytes, 0),
+      revisionsRemoved: count('revision'),
+      blobsRemoved: count('blob'),
+      historyEntriesRemoved: count('history-entry'),
+      referrerLinksRemoved: count('referrer-link'),
+      layerLinksRemoved: count('layer-link'),
+      signaturesRemoved: count('signatures'),
+      uploadsRemoved: count('upload'),
+      kept: plan.kept,
+      removed,
+      spared,
+      interrupted,
+      warnings,
+    };
+  } finally {
+    await lock?.release();
+  }
+}

@@ -1,0 +1,104 @@
+// Removing a file the daemon may be using at this very moment, without a gap.
+//
+// The daemon's "this exists and I rely on it" is one utimes() call on the path
+// (fsx.touch): blob HEAD, mount, upload completion, manifest PUT (on every layer
+// link, blob and child revision it references) and an identical re-PUT (on the
+// revision link). The GC's removal is one rename() of the same path into its trash
+// folder, after which it reads the mtime of the file it moved. Both calls are atomic
+// on the path, so one of them comes first:
+//   - the touch first: the moved file carries the new mtime, the GC sees it and
+//     renames the file back before deleting anything;
+//   - the rename first: the touch fails, and the daemon writes the file anew
+//     (blob, link) or refuses the request (MANIFEST_BLOB_UNKNOWN, 404), so nothing
+//     it acknowledges relies on what the GC removed.
+// Whatever a crashed GC leaves in its trash is put back by the next GC run
+// (restoring something unreferenced is harmless; the next sweep finds it again).
+import { randomUUID } from 'node:crypto';
+import { promises as fs, type Stats } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { isCode, listDir, removeTree, statOrUndefined } from '../shared/fsx.js';
+import type { Paths } from '../shared/paths.js';
+
+export type Outcome = 'removed' | 'spared' | 'gone';
+
+export class Trash {
+  readonly paths: Paths;
+  readonly run: string;
+
+  constructor(paths: Paths) {
+    this.paths = paths;
+    this.run = `${process.pid}-${randomUUID()}`;
+  }
+
+  /**
+   * Removes `p` unless `inUse` says it is needed, asked once before and once after
+   * the file (or folder) is moved aside; after the move it sees the moved file's
+   * stats, so a touch that came just before the move is noticed.
+   */
+  async retire(p: string, inUse: (st: Stats, at: string) => Promise<boolean> | boolean): Promise<Outcome> {
+    const before = await statOrUndefined(p);
+    if (!before) return 'gone';
+    if (await inUse(before, p)) return 'spared';
+    const parked = this.paths.gcTrashed(this.run, p);
+    await fs.mkdir(dirname(parked), { recursive: true });
+    try {
+      await fs.rename(p, parked);
+    } catch (err) {
+      if (isCode(err, 'ENOENT')) return 'gone';
+      throw err;
+    }
+    const after = await fs.stat(parked);
+    if (await inUse(after, parked)) {
+      await putBack(parked, p);
+      return 'spared';
+    }
+    await removeTree(parked);
+    return 'removed';
+  }
+
+  /** Drops this run's (empty) trash folder. */
+  async close(): Promise<void> {
+    await removeTree(this.paths.gcTrash(this.run));
+  }
+}
+
+/**
+ * Puts back everything earlier GC runs left in gc-trash (they crashed between a
+ * move and its decision). The caller holds the GC lock, so no live run owns them.
+ */
+export async function recoverTrash(paths: Paths): Promise<number> {
+  let restored = 0;
+  for (const e of await listDir(paths.gcTrashDir())) {
+    if (!e.isDirectory() || !/^\d+-[0-9a-f-]{36}$/.test(e.name)) continue; // not a run's folder: not ours to judge
+    const dir = paths.gcTrash(e.name);
+    for (const top of await listDir(dir)) {
+      const src = join(dir, top.name);
+      restored += await putBack(src, paths.gcRestored(e.name, src));
+    }
+    await removeTree(dir);
+  }
+  return restored;
+}
+
+/**
+ * Moves `src` back to `dest`. Where the daemon has meanwhile written `dest` anew,
+ * its copy wins (content-addressed blobs and links are equal; a history entry it
+ * wrote is newer); folders are merged file by file. Returns how many files moved.
+ */
+async function putBack(src: string, dest: string): Promise<number> {
+  const there = await statOrUndefined(dest);
+  if (!there) {
+    await fs.mkdir(dirname(dest), { recursive: true });
+    await fs.rename(src, dest);
+    return 1;
+  }
+  const st = await fs.stat(src);
+  if (!(there.isDirectory() && st.isDirectory())) {
+    await removeTree(src);
+    return 0;
+  }
+  let n = 0;
+  for (const e of await listDir(src)) n += await putBack(join(src, e.name), join(dest, e.name));
+  await removeTree(src);
+  return n;
+}

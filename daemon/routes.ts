@@ -9,7 +9,8 @@ import { uploadHandlers } from './handlers/uploads.js';
 import type { Registry } from './store/index.js';
 
 const N = '(.+)'; // a repository name; validated by the handler
-const SEG = '([^/]+)'; // one path segment
+const ONE = '[^/]+';
+const SEG = `(${ONE})`; // one path segment, captured
 
 const path = (pattern: string) => new RegExp(`^/v2/${pattern}$`);
 
@@ -38,8 +39,9 @@ export function routes(reg: Registry): Router {
   r.delete(path(`${N}/blobs/${SEG}`), blobs.delete);
 
   // <reference> or <tag>/<digest>: the handler splits the path.
-  r.get(path('(.+/manifests/.+)'), manifests.get); // HEAD too
-  r.put(path('(.+/manifests/.+)'), manifests.put);
-  r.delete(path('(.+/manifests/.+)'), manifests.delete);
+  const MANIFEST = `(.+/manifests/${ONE}(?:/${ONE})?)`;
+  r.get(path(MANIFEST), manifests.get); // HEAD too
+  r.put(path(MANIFEST), manifests.put);
+  r.delete(path(MANIFEST), manifests.delete);
   return r;
 }

@@ -36,8 +36,9 @@ export class Tree {
     return found.sort(compareStrings);
   }
 
+  /** A repository exists once it holds revisions or tags; a folder that only parents others is none. */
   async repositoryExists(name: string): Promise<boolean> {
-    return exists(this.paths.repository(name));
+    return (await exists(this.paths.revisionsDir(name))) || (await exists(this.paths.tagsDir(name)));
   }
 
   async hasRevision(name: string, d: Digest): Promise<boolean> {

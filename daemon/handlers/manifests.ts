@@ -3,7 +3,7 @@
 import type { Context } from 'koa';
 import { RegistryError } from '../../shared/errors.js';
 import { MAX_MANIFEST_BYTES } from '../../shared/manifest.js';
-import { type Digest, digestString, isDigest, isName, isTag, parseReference } from '../../shared/reference.js';
+import { type Digest, digestString, isName, isTag, parseReference } from '../../shared/reference.js';
 import { manifestLocation, readBody } from '../http.js';
 import { digestParam, nameParam, queryAll, tagParam } from '../params.js';
 import type { Registry } from '../store/index.js';
@@ -15,17 +15,16 @@ type Target =
 
 export function manifestHandlers(reg: Registry) {
   /**
-   * `<path>/manifests/<rest>` where rest is `<reference>` or `<tag>/<digest>`. A path
-   * like `a/manifests/t/manifests/sha256:…` reads two ways; the repository
-   * `a/manifests/t`, when it exists, wins over tag `t` of `a`.
+   * `<path>/manifests/<rest>` where rest is `<reference>` or `<tag>/<digest>`. Only a
+   * tag named `manifests` makes a path read two ways (`a/manifests/manifests/<digest>`
+   * is tag `manifests` of `a`, or a digest in `a/manifests`): the repository
+   * `a/manifests`, when it exists, wins.
    */
   async function target(ctx: Context): Promise<Target> {
-    const [rawPath] = ctx.captures;
-    const path = rawPath ?? '';
+    const path = ctx.captures[0] ?? '';
     const history = /^(.+)\/manifests\/([^/]+)\/([^/]+)$/.exec(path);
     const plain = /^(.+)\/manifests\/([^/]+)$/.exec(path);
-    const historyOk = history && isName(history[1]!) && isTag(history[2]!) && isDigest(history[3]!.replace(/%3a/gi, ':'));
-    if (history && historyOk) {
+    if (history && isName(history[1]!) && isTag(history[2]!)) {
       const plainName = plain?.[1];
       if (!(plainName && isName(plainName) && (await reg.repos.repositoryExists(plainName)))) {
         return { name: history[1]!, tag: history[2]!, digest: digestParam(history[3]) };

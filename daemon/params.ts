@@ -2,7 +2,7 @@
 // arrive undecoded: a name is checked as sent, so `a%2Fb` is no name at all;
 // only the ':' of a digest may come percent-encoded.
 import { RegistryError } from '../shared/errors.js';
-import { type Digest, isTag, isUploadId, parseDigest, parseName } from '../shared/reference.js';
+import { type Digest, isUploadId, parseDigest, parseName, parseTag } from '../shared/reference.js';
 
 export function nameParam(raw: string | undefined): string {
   return parseName(raw ?? '');
@@ -13,8 +13,7 @@ export function digestParam(raw: string | undefined): Digest {
 }
 
 export function tagParam(raw: string | undefined): string {
-  if (raw === undefined || !isTag(raw)) throw new RegistryError('TAG_INVALID', `invalid tag: ${JSON.stringify(raw ?? '')}`);
-  return raw;
+  return parseTag(raw ?? '');
 }
 
 export function uploadIdParam(raw: string | undefined): string {

@@ -36,7 +36,7 @@ export function parseName(s: string): string {
 }
 
 export function parseTag(s: string): string {
-  if (!isTag(s)) throw new RegistryError('TAG_INVALID', `invalid tag: ${JSON.stringify(s)}`, { status: 400 });
+  if (!isTag(s)) throw new RegistryError('TAG_INVALID', `invalid tag: ${JSON.stringify(s)}`);
   return s;
 }
 
@@ -55,6 +55,5 @@ export type Reference = { tag: string; digest?: undefined } | { digest: Digest; 
 
 export function parseReference(s: string): Reference {
   if (s.includes(':')) return { digest: parseDigest(s) };
-  if (isTag(s)) return { tag: s };
-  throw new RegistryError('MANIFEST_INVALID', `invalid reference: ${JSON.stringify(s)}`, { status: 400 });
+  return { tag: parseTag(s) };
 }

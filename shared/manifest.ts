@@ -2,6 +2,7 @@
 // to know of it: kind, the blobs and child manifests it references, its subject.
 import { RegistryError } from './errors.js';
 import { type Digest, isDigest, parseDigest } from './reference.js';
+import { schema1Blobs } from './schema1.js';
 
 export const MediaTypes = {
   ociManifest: 'application/vnd.oci.image.manifest.v1+json',
@@ -33,7 +34,7 @@ export interface Descriptor {
 export interface Manifest {
   mediaType: string;
   kind: 'image' | 'index' | 'schema1';
-  /** Config and layers: blobs that must be linked in the repository (layers with `urls` excepted). */
+  /** Config and layers (schema1: fsLayers): blobs that must be linked in the repository (layers with `urls` excepted). */
   blobs: Digest[];
   /** Index children: manifests that must be revisions of the repository. */
   children: Digest[];
@@ -66,7 +67,7 @@ export function parseManifest(body: Uint8Array, contentType: string | undefined)
   const obj = json as Record<string, unknown>;
   const mediaType = resolveMediaType(obj, (contentType ?? '').split(';')[0]!.trim().toLowerCase());
 
-  if (SCHEMA1_TYPES.has(mediaType)) return { mediaType, kind: 'schema1', blobs: [], children: [], json: obj };
+  if (SCHEMA1_TYPES.has(mediaType)) return { mediaType, kind: 'schema1', blobs: schema1Blobs(obj), children: [], json: obj };
   if (obj.schemaVersion !== 2) throw invalid('schemaVersion must be 2');
 
   const subject = obj.subject === undefined ? undefined : descriptor(obj.subject, 'subject');

@@ -2,24 +2,30 @@
 // revision and moves tags, never destroys; the three DELETEs unlink.
 import { digestOf, sameDigest } from '../../shared/digest.js';
 import { RegistryError } from '../../shared/errors.js';
-import { type Manifest, parseManifest } from '../../shared/manifest.js';
+import { type Manifest, MediaTypes, isSchema1, parseManifest } from '../../shared/manifest.js';
 import { type Digest, type Reference, digestString } from '../../shared/reference.js';
+import { type Schema1Signature, checkSchema1Target, formatOf, openSchema1, prettyJws, sameFormat } from '../../shared/schema1.js';
 import type { BlobStore } from './blobs.js';
 import type { Repositories } from './repository.js';
+import type { SignatureStore } from './signatures.js';
 
 export interface Revision {
   digest: Digest;
   mediaType: string;
   size: number;
+  /** Schema1: the JWS as served (payload + every stored signature), built when resolved. */
+  body?: Buffer;
 }
 
 export class ManifestStore {
   readonly repos: Repositories;
   readonly blobs: BlobStore;
+  readonly signatures: SignatureStore;
 
-  constructor(repos: Repositories, blobs: BlobStore) {
+  constructor(repos: Repositories, blobs: BlobStore, signatures: SignatureStore) {
     this.repos = repos;
     this.blobs = blobs;
+    this.signatures = signatures;
   }
 
   /** Stores a revision and moves `tags` to it. `expected` is the digest named in the URL, if any. */
@@ -30,22 +36,43 @@ export class ManifestStore {
     expected: Digest | undefined,
     tags: string[],
   ): Promise<{ digest: Digest; manifest: Manifest }> {
-    const manifest = parseManifest(body, contentType);
+    let manifest = parseManifest(body, contentType);
+    let content = body;
+    let signatures: Schema1Signature[] = [];
     if (manifest.kind === 'schema1') {
-      throw new RegistryError('MANIFEST_INVALID', 'schema1 manifests are not supported yet', { status: 400 });
+      // Schema1: the payload is the content (hashed, stored as the blob); signatures are kept apart.
+      ({ payload: content, signatures } = await openSchema1(body, manifest.mediaType === MediaTypes.schema1));
+      manifest = parseManifest(content, manifest.mediaType);
+      checkSchema1Target(manifest.json, name, tags);
     }
-    const digest = digestOf(body, expected?.algorithm ?? 'sha256');
+    const digest = digestOf(content, expected?.algorithm ?? 'sha256');
     if (expected && !sameDigest(expected, digest)) {
       throw new RegistryError('DIGEST_INVALID', `manifest has digest ${digestString(digest)}, not ${digestString(expected)}`);
     }
+    if (manifest.kind === 'schema1') manifest = await this.checkSignatureFormat(digest, manifest, signatures);
     await this.checkReferences(name, manifest);
 
-    await this.blobs.put(digest, body);
+    await this.blobs.put(digest, content);
+    if (signatures.length) await this.signatures.add(digest, signatures);
     await this.repos.linkRevision(name, digest, manifest.mediaType);
     if (manifest.subject) await this.repos.linkReferrer(name, manifest.subject, digest);
     const now = new Date();
     for (const tag of tags) await this.repos.setTag(name, tag, digest, now);
     return { digest, manifest };
+  }
+
+  /**
+   * New signatures must cut the payload where the stored ones do, or the merged JWS
+   * would not parse for Docker clients. Returns the manifest with the media type it
+   * is served with: signed once any signature is stored.
+   */
+  private async checkSignatureFormat(digest: Digest, m: Manifest, signatures: Schema1Signature[]): Promise<Manifest> {
+    const [stored] = await this.signatures.list(digest);
+    if (stored && signatures[0] && !sameFormat(formatOf(stored), formatOf(signatures[0]))) {
+      const { length } = formatOf(stored);
+      throw new RegistryError('MANIFEST_INVALID', `this payload's stored signatures use formatLength ${length}; new signatures must use the same format`);
+    }
+    return { ...m, mediaType: stored || signatures.length ? MediaTypes.schema1Signed : MediaTypes.schema1 };
   }
 
   private async checkReferences(name: string, m: Manifest): Promise<void> {
@@ -71,7 +98,7 @@ export class ManifestStore {
   async resolve(name: string, ref: Reference): Promise<Revision> {
     const digest = ref.digest ?? (await this.repos.tagCurrent(name, ref.tag));
     if (!digest) throw unknownManifest(`${name}:${ref.tag}`);
-    return this.revision(name, digest, ref.tag);
+    return this.served(await this.revision(name, digest, ref.tag));
   }
 
   /** A revision named by digest, only if it is in the tag's history. */
@@ -79,7 +106,21 @@ export class ManifestStore {
     if (!(await this.repos.inTagHistory(name, tag, digest))) {
       throw unknownManifest(`${name}:${tag}@${digestString(digest)}`, 'is not in the history of that tag');
     }
-    return this.revision(name, digest);
+    return this.served(await this.revision(name, digest));
+  }
+
+  /**
+   * A schema1 revision is served as its payload merged with every stored signature,
+   * so size and type are those of the merged body (HEAD must build it to know its length).
+   */
+  private async served(r: Revision): Promise<Revision> {
+    if (!isSchema1(r.mediaType)) return r;
+    const [payload, stored] = await Promise.all([this.blobs.readAll(r.digest), this.signatures.list(r.digest)]);
+    if (!stored.length) return { ...r, mediaType: MediaTypes.schema1, body: payload };
+    // The push path refuses a second format; should one slip in (a race), serve the ones that agree.
+    const signatures = stored.filter((s) => sameFormat(formatOf(s), formatOf(stored[0]!)));
+    const body = prettyJws(payload, signatures);
+    return { ...r, mediaType: MediaTypes.schema1Signed, size: body.length, body };
   }
 
   private async revision(name: string, digest: Digest, tag?: string): Promise<Revision> {
@@ -89,7 +130,7 @@ export class ManifestStore {
   }
 
   async body(r: Revision): Promise<Buffer> {
-    return this.blobs.readAll(r.digest);
+    return r.body ?? this.blobs.readAll(r.digest);
   }
 
   /** DELETE …/manifests/<digest>: unlink from the repository, every tag history, and referrers. */

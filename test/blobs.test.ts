@@ -1,19 +1,14 @@
 // Blobs and uploads: GET/HEAD with Range, DELETE, and every upload workflow.
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { Client } from './helpers/client.js';
-import { startDaemon, type TestDaemon } from './helpers/daemon.js';
+import { daemonForFile, startDaemon } from './helpers/daemon.js';
 import { blob } from './helpers/images.js';
 import { filesMatching } from './helpers/tree.js';
 
-let d: TestDaemon;
-let c: Client;
-before(async () => {
-  d = await startDaemon();
-  c = new Client(d.url);
-});
-after(() => d.close());
+const d = daemonForFile();
+const c = new Client(d);
 
 describe('blob GET/HEAD/DELETE', () => {
   const b = blob('0123456789abcdef');

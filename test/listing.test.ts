@@ -1,17 +1,12 @@
 // _catalog and tags/list: sorted in byte order, paged with n/last and Link.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { Client } from './helpers/client.js';
-import { startDaemon, type TestDaemon } from './helpers/daemon.js';
+import { daemonForFile } from './helpers/daemon.js';
 import { image } from './helpers/images.js';
 
-let d: TestDaemon;
-let c: Client;
-before(async () => {
-  d = await startDaemon();
-  c = new Client(d.url);
-});
-after(() => d.close());
+const d = daemonForFile();
+const c = new Client(d);
 
 test('GET /v2/ answers 200 with the API version', async () => {
   const r = await c.req('GET', '/v2/');

@@ -1,19 +1,14 @@
 // Manifests by reference: every media type, the headers of PUT and GET, subjects,
 // multi-tag PUT, and the checks a PUT makes.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { MediaTypes } from '../shared/manifest.js';
 import { Client } from './helpers/client.js';
-import { startDaemon, type TestDaemon } from './helpers/daemon.js';
+import { daemonForFile } from './helpers/daemon.js';
 import { artifact, blob, built, describe as desc, image, index } from './helpers/images.js';
 
-let d: TestDaemon;
-let c: Client;
-before(async () => {
-  d = await startDaemon();
-  c = new Client(d.url);
-});
-after(() => d.close());
+const d = daemonForFile();
+const c = new Client(d);
 
 describe('PUT and GET each media type', () => {
   const kinds = [

@@ -1,19 +1,14 @@
 // The immutable-references table of SPEC §3, one test per row.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { MediaTypes } from '../shared/manifest.js';
 import { Client } from './helpers/client.js';
-import { startDaemon, type TestDaemon } from './helpers/daemon.js';
+import { daemonForFile } from './helpers/daemon.js';
 import { type Built, image } from './helpers/images.js';
 import { snapshot } from './helpers/tree.js';
 
-let d: TestDaemon;
-let c: Client;
-before(async () => {
-  d = await startDaemon();
-  c = new Client(d.url);
-});
-after(() => d.close());
+const d = daemonForFile();
+const c = new Client(d);
 
 const hexOf = (m: Built) => m.digest.slice('sha256:'.length);
 const status = async (method: string, path: string) => (await c.req(method, path)).status;

@@ -1,18 +1,13 @@
 // GET /v2/<name>/referrers/<digest>: artifacts whose subject is a manifest.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { MediaTypes } from '../shared/manifest.js';
 import { Client } from './helpers/client.js';
-import { startDaemon, type TestDaemon } from './helpers/daemon.js';
+import { daemonForFile } from './helpers/daemon.js';
 import { artifact, image } from './helpers/images.js';
 
-let d: TestDaemon;
-let c: Client;
-before(async () => {
-  d = await startDaemon();
-  c = new Client(d.url);
-});
-after(() => d.close());
+const d = daemonForFile();
+const c = new Client(d);
 
 test('referrers list descriptors with artifactType and annotations; filter by artifactType', async () => {
   const subject = image();

@@ -11,10 +11,15 @@ export interface Reply {
 }
 
 export class Client {
-  readonly url: string;
+  private readonly target: string | { readonly url: string };
 
-  constructor(url: string) {
-    this.url = url;
+  /** `target` is a base URL, or anything with a `url` read at request time (a daemon handle). */
+  constructor(target: string | { readonly url: string }) {
+    this.target = target;
+  }
+
+  get url(): string {
+    return typeof this.target === 'string' ? this.target : this.target.url;
   }
 
   async req(method: string, path: string, opts: { body?: Buffer | string; headers?: Record<string, string> } = {}): Promise<Reply> {

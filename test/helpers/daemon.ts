@@ -2,6 +2,7 @@
 // fresh temp root. Tests speak HTTP to `url`.
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
+import { after, before } from 'node:test';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve } from '../../daemon/main.js';
@@ -35,5 +36,28 @@ export async function startDaemon(opts: { root?: string; keepRoot?: boolean } = 
       await new Promise<void>((ok) => server.close(() => ok()));
       if (!opts.root && !opts.keepRoot) await rm(root, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * One daemon for all the tests of a file: started before them, closed after. The
+ * returned handle reads through to it, so `new Client(handle)` works at top level.
+ */
+export function daemonForFile(): TestDaemon {
+  let daemon: TestDaemon | undefined;
+  before(async () => {
+    daemon = await startDaemon();
+  });
+  after(() => daemon?.close());
+  const get = (): TestDaemon => {
+    if (!daemon) throw new Error('the daemon starts before the first test; use it inside tests');
+    return daemon;
+  };
+  return {
+    get url() { return get().url; },
+    get host() { return get().host; },
+    get root() { return get().root; },
+    get server() { return get().server; },
+    close: () => get().close(),
   };
 }

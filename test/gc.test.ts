@@ -286,3 +286,26 @@ suite('cairn gc', () => {
     await assertPulls('between', 'back', oldImg);
   });
 });
+
+test('a schema1 image keeps its fsLayers', async () => {
+  const layer = blob(`schema1 layer ${Math.random()}`);
+  await client.pushBlob('s1/app', layer);
+  const body = Buffer.from(JSON.stringify({
+    schemaVersion: 1,
+    name: 's1/app',
+    tag: 'v1',
+    architecture: 'amd64',
+    fsLayers: [{ blobSum: layer.digest }],
+    history: [{ v1Compatibility: '{"id":"x"}' }],
+  }, null, 3));
+  const put = await client.req('PUT', '/v2/s1/app/manifests/v1', {
+    body,
+    headers: { 'Content-Type': 'application/vnd.docker.distribution.manifest.v1+json' },
+  });
+  assert.equal(put.status, 201, String(put.body));
+  await ageTree(daemon.root, 2 * HOUR);
+  const { code } = await cairnGc(daemon.root, ['--json']);
+  assert.equal(code, 0);
+  assert.ok(await blobExists(layer.digest), 'the layer a schema1 manifest names is kept');
+  assert.equal((await client.req('GET', `/v2/s1/app/blobs/${layer.digest}`)).status, 200);
+});

@@ -4,6 +4,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { serve, serveCommand } from './daemon/main.js';
 import { gc, gcCommand } from './gc/main.js';
+import { fsck, fsckCommand } from './fsck/main.js';
 import { VERSION } from './daemon/version.js';
 
 await yargs(hideBin(process.argv))
@@ -21,7 +22,8 @@ await yargs(hideBin(process.argv))
     },
   )
   .command('gc', 'remove what nothing references (safe while the daemon serves)', gcCommand, gc)
-  .demandCommand(1, 'name a command: serve, gc')
+  .command('fsck', 'check every blob digest and every link of a root; --repair fixes what it can', fsckCommand, fsck)
+  .demandCommand(1, 'name a command: serve, gc, fsck')
   .strict()
   .version(VERSION)
   .help()

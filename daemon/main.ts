@@ -6,11 +6,14 @@ import { createApp } from './app.js';
 import { createLogger, type Logger } from './log.js';
 import { prepareRoot } from './startup.js';
 import { VERSION } from './version.js';
+import { WATCH_MODES, type WatchMode, watchTree } from './watch.js';
 
 export interface ServeOptions {
   root: string;
   listen: string;
   logLevel: string;
+  /** How the daemon notices other processes' changes (default inotify). */
+  watch?: WatchMode;
 }
 
 export function serveCommand(yargs: Argv): Argv<ServeOptions> {
@@ -22,6 +25,12 @@ export function serveCommand(yargs: Argv): Argv<ServeOptions> {
       default: 'info',
       choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
       describe: 'log level; "info" logs one line per request',
+    })
+    .option('watch', {
+      type: 'string',
+      default: 'inotify',
+      choices: WATCH_MODES,
+      describe: "how to notice other processes' changes: inotify, poll (network filesystems), off",
     }) as unknown as Argv<ServeOptions>;
 }
 
@@ -30,7 +39,9 @@ export async function serve(opts: ServeOptions, logger: Logger = createLogger(op
   const { host, port } = parseListen(opts.listen);
   const { app, registry } = createApp({ root, logger });
   const { removedTemps } = await prepareRoot(registry.paths);
+  const watcher = await watchTree(registry.repos, opts.watch ?? 'inotify', logger);
   const server = createServer(app.callback());
+  server.once('close', () => void watcher.close());
   // Uploads of large blobs may take long; Node's default 5-minute request timeout would cut them.
   server.requestTimeout = 0;
   await new Promise<void>((ok, fail) => {

@@ -16,6 +16,7 @@
 //     gc.lock                                      held by a running `cairn gc` (JSON: pid, host, start)
 //     gc.lock.takeover                             held briefly while a gc takes over a dead one's lock
 //     gc-trash/<pid>-<uuid>/<path under root>      what a running gc has moved aside and may still restore
+//     quarantine/<run>/<path under root>            what `cairn fsck --repair` moved aside (corrupt blobs, bad signatures)
 //
 // Underscored folders cannot collide with nested repository names: a name
 // component always starts with [a-z0-9].
@@ -142,6 +143,14 @@ export class Paths {
     const rel = relative(this.gcTrash(run), trashed);
     assert(isInside(rel), 'trash path', trashed);
     return join(this.root, rel);
+  }
+  quarantineDir(): string {
+    return join(this.root, 'quarantine');
+  }
+  /** Where one `cairn fsck --repair` run (`<compact ISO time>-<pid>`) puts `p`: the same relative path under its folder. */
+  quarantined(run: string, p: string): string {
+    assert(/^\d{8}T\d{6}Z-\d+$/.test(run), 'quarantine run id', run);
+    return join(this.quarantineDir(), run, this.relative(p));
   }
   /** A path inside the root, relative to it. */
   relative(p: string): string {

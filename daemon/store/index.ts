@@ -1,14 +1,14 @@
 // The registry's storage, assembled over one root.
 import { Paths } from '../../shared/paths.js';
 import { BlobStore } from './blobs.js';
-import { ManifestStore } from './manifests.js';
-import { Repositories } from './repository.js';
+import { CachedManifestStore, CachedRepositories } from './cache.js';
+import type { ManifestStore } from './manifests.js';
 import { SignatureStore } from './signatures.js';
 import { UploadStore } from './uploads.js';
 
 export interface Registry {
   paths: Paths;
-  repos: Repositories;
+  repos: CachedRepositories;
   blobs: BlobStore;
   uploads: UploadStore;
   manifests: ManifestStore;
@@ -17,7 +17,7 @@ export interface Registry {
 
 export function openRegistry(root: string): Registry {
   const paths = new Paths(root);
-  const repos = new Repositories(paths);
+  const repos = new CachedRepositories(paths);
   const blobs = new BlobStore(paths);
   const signatures = new SignatureStore(paths);
   return {
@@ -25,7 +25,7 @@ export function openRegistry(root: string): Registry {
     repos,
     blobs,
     uploads: new UploadStore(paths, blobs),
-    manifests: new ManifestStore(repos, blobs, signatures),
+    manifests: new CachedManifestStore(repos, blobs, signatures),
     signatures,
   };
 }

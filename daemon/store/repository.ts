@@ -2,7 +2,8 @@
 // referrers. Reads come from the shared Tree. Order matters for crash safety:
 // a tag's history entry is written before `current` moves to it.
 import { promises as fs } from 'node:fs';
-import { atomicWrite, ensureLink, isCode, removeFile, removeTree, tempPath, touch } from '../../shared/fsx.js';
+import { atomicWrite, ensureLink, exists, fsyncDir, isCode, removeFile, removeTree, tempPath, touch } from '../../shared/fsx.js';
+import { Paths } from '../../shared/paths.js';
 import { Tree } from '../../shared/layout.js';
 import { type Digest, digestString } from '../../shared/reference.js';
 
@@ -52,8 +53,37 @@ export class Repositories extends Tree {
   /** Moves a tag to a revision: history entry (with the time) first, then `current`. */
   async setTag(name: string, tag: string, d: Digest, at: Date = new Date()): Promise<void> {
     const tmp = this.paths.tmpDir();
+    if (await this.createTag(name, tag, d, at)) return;
     await atomicWrite(tmp, this.paths.tagIndexEntry(name, tag, d), at.toISOString());
     await atomicWrite(tmp, this.paths.tagCurrent(name, tag), digestString(d));
+  }
+
+  /**
+   * A new tag appears whole: its folder (history entry and `current`) is built under
+   * tmp/ and renamed into place in one step. Written in place, a kill between the
+   * history entry and `current` left a tag that tags/list showed and no GET could
+   * resolve (found by test/crash.test.ts). False when the tag already exists (the
+   * rename fails on a non-empty folder; another daemon may have just created it).
+   */
+  private async createTag(name: string, tag: string, d: Digest, at: Date): Promise<boolean> {
+    if (await exists(this.paths.tag(name, tag))) return false;
+    const staged = new Paths(tempPath(this.paths.tmpDir()));
+    const dir = staged.tag(name, tag);
+    try {
+      await atomicWrite(this.paths.tmpDir(), staged.tagIndexEntry(name, tag, d), at.toISOString());
+      await atomicWrite(this.paths.tmpDir(), staged.tagCurrent(name, tag), digestString(d));
+      await fs.mkdir(this.paths.tagsDir(name), { recursive: true });
+      try {
+        await fs.rename(dir, this.paths.tag(name, tag));
+      } catch (err) {
+        if (isCode(err, 'ENOTEMPTY') || isCode(err, 'EEXIST')) return false;
+        throw err;
+      }
+      await fsyncDir(this.paths.tagsDir(name));
+      return true;
+    } finally {
+      await removeTree(staged.root);
+    }
   }
 
   /** Points `current` at a revision already in the tag's history (no new history entry). */

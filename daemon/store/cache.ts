@@ -1,0 +1,188 @@
+// In-memory caches, only where they pay, and never the source of truth: the tree
+// is (SPEC §2), and another process (a second daemon, `cairn gc`, an import) may
+// change it at any time.
+//
+// Two ways to keep a cache honest were measured (bench/cache.ts; numbers in README
+// "Faults and many processes"):
+//
+//  - tag → current digest and manifest bytes by digest are *validated by a stat*:
+//    each entry remembers the inode, size and mtime/ctime (ns) of the file it was read
+//    from (`_tags/<tag>/current`, `_revisions/<alg>/<hex>`). Every write goes through
+//    temp + rename, so any change gives the path a new inode. One stat() replaces the
+//    open/read/close of `current`, the read of the revision link, the stat and read of
+//    the manifest blob; it needs no watch at all, and sees another process's change at
+//    once (no watcher latency, no inotify limit, no lost events).
+//  - the catalog (a walk of every folder under repositories/) has no single file to
+//    stat; it is cached only while the chokidar watcher (daemon/watch.ts) runs, and
+//    dropped whenever a folder appears or goes under repositories/.
+//
+// This daemon's own writes drop (tags) or extend (catalog) entries directly, so it
+// reads its own writes without waiting for any event.
+import type { BigIntStats } from 'node:fs';
+import { promises as fs } from 'node:fs';
+import { isCode } from '../../shared/fsx.js';
+import { isSchema1 } from '../../shared/manifest.js';
+import { type Digest, type Reference, digestString } from '../../shared/reference.js';
+import { ManifestStore, type Revision } from './manifests.js';
+import { Repositories } from './repository.js';
+
+/** What identifies one version of a file written by rename. */
+interface Validator {
+  ino: bigint;
+  size: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+}
+
+async function validator(file: string): Promise<Validator | undefined> {
+  let st: BigIntStats;
+  try {
+    st = await fs.stat(file, { bigint: true });
+  } catch (err) {
+    if (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR')) return undefined;
+    throw err;
+  }
+  return { ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
+}
+
+function same(a: Validator, b: Validator): boolean {
+  return a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+}
+
+/** A Map that forgets its least recently used entries past a count or a byte budget. */
+class Lru<V> {
+  private readonly map = new Map<string, { value: V; bytes: number }>();
+  private bytes = 0;
+
+  constructor(
+    private readonly maxEntries: number,
+    private readonly maxBytes = Infinity,
+  ) {}
+
+  get(key: string): V | undefined {
+    const e = this.map.get(key);
+    if (!e) return undefined;
+    this.map.delete(key);
+    this.map.set(key, e);
+    return e.value;
+  }
+
+  set(key: string, value: V, bytes = 0): void {
+    this.delete(key);
+    if (bytes > this.maxBytes) return;
+    this.map.set(key, { value, bytes });
+    this.bytes += bytes;
+    for (const [k] of this.map) {
+      if (this.map.size <= this.maxEntries && this.bytes <= this.maxBytes) break;
+      this.delete(k);
+    }
+  }
+
+  delete(key: string): void {
+    const e = this.map.get(key);
+    if (!e) return;
+    this.bytes -= e.bytes;
+    this.map.delete(key);
+  }
+}
+
+const tagKey = (name: string, tag: string) => `${name}:${tag}`;
+
+/** The repository store with a stat-validated tag cache and a watcher-invalidated catalog. */
+export class CachedRepositories extends Repositories {
+  private readonly tags = new Lru<{ v: Validator; digest: Digest | undefined }>(20_000);
+  private catalog: string[] | undefined;
+  /** Bumped on every change, so a catalog walk that raced a change is not kept. */
+  private catalogGeneration = 0;
+  /** Set by the watcher once it is ready, cleared if it fails: no watcher, no catalog cache. */
+  catalogCaching = false;
+
+  override async tagCurrent(name: string, tag: string): Promise<Digest | undefined> {
+    const key = tagKey(name, tag);
+    const v = await validator(this.paths.tagCurrent(name, tag));
+    if (!v) {
+      this.tags.delete(key);
+      return undefined;
+    }
+    const hit = this.tags.get(key);
+    if (hit && same(hit.v, v)) return hit.digest;
+    // Stat first, read second: if the file changes in between, the entry is stale at once.
+    const digest = await super.tagCurrent(name, tag);
+    this.tags.set(key, { v, digest });
+    return digest;
+  }
+
+  override async setTag(name: string, tag: string, d: Digest, at?: Date): Promise<void> {
+    await super.setTag(name, tag, d, at);
+    this.tags.delete(tagKey(name, tag));
+    this.noteRepository(name);
+  }
+
+  override async pointTag(name: string, tag: string, d: Digest): Promise<void> {
+    await super.pointTag(name, tag, d);
+    this.tags.delete(tagKey(name, tag));
+  }
+
+  override async removeTag(name: string, tag: string): Promise<boolean> {
+    const removed = await super.removeTag(name, tag);
+    this.tags.delete(tagKey(name, tag));
+    return removed;
+  }
+
+  override async linkRevision(name: string, d: Digest, mediaType: string): Promise<void> {
+    await super.linkRevision(name, d, mediaType);
+    this.noteRepository(name);
+  }
+
+  override async listRepositories(): Promise<string[]> {
+    if (!this.catalogCaching) return super.listRepositories();
+    if (this.catalog) return [...this.catalog];
+    const generation = this.catalogGeneration;
+    const walked = await super.listRepositories();
+    if (generation === this.catalogGeneration && this.catalogCaching) this.catalog = walked;
+    return [...walked];
+  }
+
+  /** Another process changed the folders under repositories/ (the watcher says so). */
+  dropCatalog(): void {
+    this.catalog = undefined;
+    this.catalogGeneration++;
+  }
+
+  /** This daemon's own write made `name` a repository: add it, keeping the order. */
+  private noteRepository(name: string): void {
+    this.catalogGeneration++;
+    if (!this.catalog || this.catalog.includes(name)) return;
+    this.catalog = [...this.catalog, name].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+}
+
+interface CachedManifest {
+  v: Validator;
+  mediaType: string;
+  size: number;
+  body: Buffer;
+}
+
+/**
+ * Manifest bytes and media type by (repository, digest), validated by a stat of the
+ * revision link. Schema1 revisions are not cached: what they serve depends on the
+ * signatures stored beside them, which change without the link changing.
+ */
+export class CachedManifestStore extends ManifestStore {
+  private readonly bodies = new Lru<CachedManifest>(4096, 32 * 1024 * 1024);
+
+  override async resolve(name: string, ref: Reference): Promise<Revision> {
+    const digest = ref.digest ?? (await this.repos.tagCurrent(name, ref.tag));
+    if (!digest) return super.resolve(name, ref); // answers MANIFEST_UNKNOWN
+    const key = `${name}@${digestString(digest)}`;
+    const v = await validator(this.repos.paths.revision(name, digest));
+    const hit = this.bodies.get(key);
+    if (v && hit && same(v, hit.v)) return { digest, mediaType: hit.mediaType, size: hit.size, body: hit.body };
+    const r = await super.resolve(name, ref);
+    if (!v || isSchema1(r.mediaType) || r.digest.hex !== digest.hex) return r; // the tag moved meanwhile: not cached
+    const body = r.body ?? (await this.blobs.readAll(r.digest));
+    this.bodies.set(key, { v, mediaType: r.mediaType, size: r.size, body }, body.length);
+    return { ...r, body };
+  }
+}

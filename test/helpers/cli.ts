@@ -1,0 +1,84 @@
+// Running the built `cairn` CLI as a child process: one-shot commands (fsck, gc)
+// to completion, and `cairn serve` as a real daemon process that a test can kill -9.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const CLI = fileURLToPath(new URL('../../cli.js', import.meta.url));
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function cairn(args: string[]): Promise<CliRun> {
+  return new Promise((ok, fail) => {
+    execFile(process.execPath, [CLI, ...args], { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err && typeof err.code !== 'number') return fail(err);
+      ok({ code: err ? (err.code as number) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** `cairn fsck --json` over a root: the exit code and the parsed report. */
+export async function fsckJson(root: string, ...args: string[]): Promise<{ code: number; report: any; stderr: string }> {
+  const r = await cairn(['fsck', '--root', root, '--json', ...args]);
+  let report: unknown;
+  try {
+    report = JSON.parse(r.stdout);
+  } catch {
+    throw new Error(`fsck printed no JSON (exit ${r.code}): ${r.stdout}${r.stderr}`);
+  }
+  return { code: r.code, report, stderr: r.stderr };
+}
+
+export interface DaemonProcess {
+  url: string;
+  pid: number;
+  child: ChildProcess;
+  /** The start-up log line (version, root, removedTemps). */
+  started: Record<string, unknown>;
+  /** SIGKILL, then wait for the exit. */
+  kill9(): Promise<void>;
+  /** SIGTERM, then wait for the exit. */
+  stop(): Promise<void>;
+}
+
+/** Starts `node dist/cli.js serve` over `root` on a free port; resolves once its JSON log names the address. */
+export async function spawnDaemon(root: string, extra: string[] = []): Promise<DaemonProcess> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--root', root, '--listen', '127.0.0.1:0', '--log-level', 'info', ...extra], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
+  const lines = createInterface({ input: child.stdout! });
+  let started: Record<string, unknown> = {};
+  const address = await new Promise<string>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`daemon did not start in 15s: ${stderr}`)), 15_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      fail(new Error(`daemon exited (${code}) before listening: ${stderr}`));
+    });
+    lines.on('line', (line) => {
+      let rec: Record<string, unknown>;
+      try {
+        rec = JSON.parse(line);
+      } catch {
+        return;
+      }
+      if (rec.removedTemps !== undefined) started = rec;
+      if (typeof rec.address === 'string') {
+        clearTimeout(timer);
+        ok(rec.address);
+      }
+    });
+  });
+  lines.on('line', () => undefined); // keep draining stdout so the child never blocks on a full pipe
+  const signal = async (sig: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+    await exited;
+  };
+  return { url: `http://${address}`, pid: child.pid!, child, started, kill9: () => signal('SIGKILL'), stop: () => signal('SIGTERM') };
+}

@@ -1,0 +1,123 @@
+// Two daemon processes over one root (SPEC §2: the tree is the only state), and a
+// `cairn gc` beside them. Daemon A watches with inotify, B polls (the network
+// filesystem mode), so both watcher modes are driven. Whatever one process changes,
+// the other serves within 1 s; every acknowledged push is served by both; fsck
+// finds the tree clean at the end.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { cairn, type DaemonProcess, fsckJson, spawnDaemon } from './helpers/cli.js';
+import { Client } from './helpers/client.js';
+import { type Built, image, sha256 } from './helpers/images.js';
+
+let root: string;
+let a: DaemonProcess;
+let b: DaemonProcess;
+let ca: Client;
+let cb: Client;
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'cairn-two-'));
+  [a, b] = await Promise.all([spawnDaemon(root, ['--watch', 'inotify']), spawnDaemon(root, ['--watch', 'poll'])]);
+  ca = new Client(a.url);
+  cb = new Client(b.url);
+});
+after(async () => {
+  await Promise.all([a?.stop(), b?.stop()]);
+  await rm(root, { recursive: true, force: true });
+});
+
+/** Polls `check` until it holds, for at most `ms`: "served within a bounded wait". */
+async function within(ms: number, what: string, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) assert.fail(`${what}: not within ${ms} ms`);
+    await new Promise((ok) => setTimeout(ok, 25));
+  }
+}
+
+async function serves(c: Client, name: string, ref: string, m: Built): Promise<boolean> {
+  const r = await c.req('GET', `/v2/${name}/manifests/${ref}`, { headers: { Accept: m.mediaType } });
+  if (r.status !== 200 || r.headers.get('docker-content-digest') !== m.digest) return false;
+  for (const blob of m.blobs) {
+    const br = await c.req('GET', `/v2/${name}/blobs/${blob.digest}`);
+    if (br.status !== 200 || sha256(br.body) !== blob.digest) return false;
+  }
+  return true;
+}
+
+test('push through one while pulling through the other: each push served by the other within 1 s', async () => {
+  // Warm B's caches first, so the test proves they are dropped, not merely empty.
+  const first = image();
+  await ca.pushImage('shop/api', first, 'live');
+  await within(1000, 'first push on B', () => serves(cb, 'shop/api', 'live', first));
+  await cb.req('GET', '/v2/_catalog');
+  for (let i = 0; i < 5; i++) {
+    const m = image();
+    await ca.pushImage('shop/api', m, 'live');
+    await within(1000, `tag move ${i} on B`, () => serves(cb, 'shop/api', 'live', m));
+  }
+  // A new repository made by A appears in B's (cached) catalog; and the other way round.
+  await ca.pushImage('shop/web', image(), 'v1');
+  await within(1000, 'catalog on B', async () => (await cb.req('GET', '/v2/_catalog')).json.repositories.includes('shop/web'));
+  await ca.req('GET', '/v2/_catalog');
+  await cb.pushImage('shop/db', image(), 'v1');
+  await within(1000, 'catalog on A', async () => (await ca.req('GET', '/v2/_catalog')).json.repositories.includes('shop/db'));
+  // A DELETE through A is seen by B (its manifest cache holds the revision).
+  const gone = image();
+  await ca.pushImage('shop/api', gone, 'temp');
+  assert.ok(await serves(cb, 'shop/api', gone.digest, gone));
+  assert.equal((await ca.req('DELETE', `/v2/shop/api/manifests/${gone.digest}`)).status, 202);
+  await within(1000, 'delete seen by B', async () => (await cb.req('GET', `/v2/shop/api/manifests/${gone.digest}`)).status === 404);
+});
+
+test('the same blob and the same tag pushed through both at once', async () => {
+  const shared = image();
+  const [x, y] = [image(), image()];
+  for (let round = 0; round < 5; round++) {
+    const tag = `race${round}`;
+    await Promise.all([ca.pushImage('race', shared, tag), cb.pushImage('race', shared, tag)]);
+    await Promise.all([ca.pushImage('race', x, `two${round}`), cb.pushImage('race', y, `two${round}`)]);
+    for (const c of [ca, cb]) {
+      assert.ok(await serves(c, 'race', tag, shared));
+      const current = (await c.req('HEAD', `/v2/race/manifests/two${round}`)).headers.get('docker-content-digest');
+      assert.ok(current === x.digest || current === y.digest, String(current));
+      // Both pushes were acknowledged, so both are in the tag's history.
+      for (const m of [x, y]) assert.equal((await c.req('HEAD', `/v2/race/manifests/two${round}/${m.digest}`)).status, 200);
+    }
+  }
+});
+
+test('a gc beside both daemons: pushes during it survive; what it unlinks stops being served', async () => {
+  const old = image();
+  const kept = image();
+  await ca.pushImage('gcd', old, 'v');
+  await ca.pushImage('gcd', kept, 'v');
+  assert.ok(await serves(cb, 'gcd', old.digest, old)); // in B's manifest cache now
+  const pushed: { c: Client; tag: string; m: Built }[] = [];
+  let running = true;
+  const pushing = (async () => {
+    for (let i = 0; running || i < 4; i++) {
+      const c = i % 2 ? cb : ca;
+      const m = image();
+      await c.pushImage('gcd', m, `p${i}`);
+      pushed.push({ c, tag: `p${i}`, m });
+    }
+  })();
+  const gcRun = await cairn(['gc', '--root', root, '--grace', '0s', '--json']);
+  running = false;
+  await pushing;
+  assert.equal(gcRun.code, 0, gcRun.stderr);
+  const report = JSON.parse(gcRun.stdout);
+  assert.ok(report.revisionsRemoved >= 1);
+  for (const c of [ca, cb]) {
+    assert.ok(await serves(c, 'gcd', 'v', kept));
+    for (const p of pushed) assert.ok(await serves(c, 'gcd', p.tag, p.m), `${p.tag} after gc`);
+    await within(1000, 'unlinked revision gone', async () => (await c.req('GET', `/v2/gcd/manifests/${old.digest}`)).status === 404);
+  }
+  const checked = await fsckJson(root);
+  assert.equal(checked.code, 0, JSON.stringify(checked.report.findings));
+});

@@ -1,7 +1,8 @@
 // Timeouts on the HTTP(S) server, each with a clear answer: a client that takes too
 // long to send its headers gets 408 with the OCI envelope; a connection on which
-// nothing moves for --idle-timeout is closed (an upload cut this way keeps nothing
-// of the cut request). There is no whole-request timeout: a large blob may take long.
+// nothing moves for --idle-timeout is closed (an upload cut this way keeps the bytes
+// that arrived, and its status tells the client where to resume). There is no
+// whole-request timeout: a large blob may take long.
 import type { Server, ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import { ERROR_CODES } from '../shared/errors.js';

@@ -53,7 +53,11 @@ export async function serve(opts: ServeOptions, logger: Logger = createLogger(op
   logger.info({ address: actual, auth: auth.mode, readOnly: !!opts.readOnly }, `listening on ${tls ? 'https' : 'http'}://${actual}/v2/`);
   if (beyondLoopback(host) && (!tls || auth.mode === 'none')) {
     const missing = [!tls && 'TLS (--tls-cert/--tls-key)', auth.mode === 'none' && 'authentication (--auth)'].filter(Boolean).join(' and ');
-    logger.warn({ address: actual }, `listening beyond loopback without ${missing}: anyone who can reach ${actual} can read${auth.mode === 'none' && !opts.readOnly ? ' and write' : ''} this registry${tls ? '' : ', and credentials cross the network in clear text'}`);
+    const risks = [
+      auth.mode === 'none' && `anyone who can reach ${actual} can read${opts.readOnly ? '' : ' and write'} this registry`,
+      !tls && auth.mode !== 'none' && 'credentials and tokens cross the network in clear text',
+    ].filter(Boolean).join('; ');
+    logger.warn({ address: actual }, `listening beyond loopback without ${missing}: ${risks}`);
   }
   return server;
 }

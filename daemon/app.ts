@@ -2,6 +2,9 @@
 // and the tests do.
 import Koa from 'koa';
 import { ERROR_CODES, RegistryError } from '../shared/errors.js';
+import { type AuthConfig, authMiddleware } from './auth/middleware.js';
+import { readOnlyMiddleware } from './auth/readonly.js';
+import { uploadLimit } from './limits.js';
 import type { Logger } from './log.js';
 import { routes } from './routes.js';
 import { type Registry, openRegistry } from './store/index.js';
@@ -9,6 +12,11 @@ import { type Registry, openRegistry } from './store/index.js';
 export interface AppConfig {
   root: string;
   logger: Logger;
+  /** Who may do what (daemon/auth); none when absent. */
+  auth?: AuthConfig;
+  readOnly?: boolean;
+  /** Most uploads streaming at once; 0 or absent for no cap. */
+  maxUploads?: number;
 }
 
 export function createApp(config: AppConfig): { app: Koa; registry: Registry } {
@@ -19,6 +27,9 @@ export function createApp(config: AppConfig): { app: Koa; registry: Registry } {
 
   app.use(requestLog(config.logger));
   app.use(errorEnvelope(config.logger));
+  if (config.readOnly) app.use(readOnlyMiddleware());
+  app.use(authMiddleware(config.auth ?? { mode: 'none' }, config.logger));
+  app.use(uploadLimit(config.maxUploads ?? 0));
   app.use(router.routes());
   app.use(async (ctx) => {
     // Reached only when no route took the request: a known path with the wrong method, or no endpoint.
@@ -42,6 +53,7 @@ function requestLog(logger: Logger): Koa.Middleware {
       logger.info({
         method: ctx.method,
         path: ctx.path,
+        user: ctx.state.user, // the signed-in user's name only, never a credential
         status: ctx.status,
         bytes: ctx.response.length ?? 0,
         ms: Math.round(ms * 10) / 10,

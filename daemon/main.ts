@@ -1,14 +1,19 @@
 // `cairn serve`: start the daemon over a root.
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { createApp } from './app.js';
+import { loadAuth, type SecurityOptions, securityOptions } from './auth/options.js';
+import { beyondLoopback, serverTimeouts } from './serverlimits.js';
 import { createLogger, type Logger } from './log.js';
+import { Paths } from '../shared/paths.js';
 import { prepareRoot } from './startup.js';
 import { VERSION } from './version.js';
 import { WATCH_MODES, type WatchMode, watchTree } from './watch.js';
 
-export interface ServeOptions {
+export interface ServeOptions extends SecurityOptions {
   root: string;
   listen: string;
   logLevel: string;
@@ -17,7 +22,7 @@ export interface ServeOptions {
 }
 
 export function serveCommand(yargs: Argv): Argv<ServeOptions> {
-  return yargs
+  return securityOptions(yargs)
     .option('root', { type: 'string', default: './data', describe: 'storage root (created if missing)' })
     .option('listen', { type: 'string', default: '127.0.0.1:5000', describe: 'HOST:PORT to listen on (port 0 picks a free one)' })
     .option('log-level', {
@@ -37,13 +42,18 @@ export function serveCommand(yargs: Argv): Argv<ServeOptions> {
 export async function serve(opts: ServeOptions, logger: Logger = createLogger(opts.logLevel)): Promise<Server> {
   const root = resolve(opts.root);
   const { host, port } = parseListen(opts.listen);
-  const { app, registry } = createApp({ root, logger });
+  const auth = await loadAuth(opts, new Paths(root));
+  const { app, registry } = createApp({ root, logger, auth, readOnly: opts.readOnly, maxUploads: opts.maxUploads });
   const { removedTemps } = await prepareRoot(registry.paths);
+  if (!opts.tlsCert !== !opts.tlsKey) throw new Error('--tls-cert and --tls-key go together');
+  const tls = opts.tlsCert ? { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey!) } : undefined;
+  const timeouts = serverTimeouts(opts, logger);
+  const server: Server = tls
+    ? (createHttpsServer({ ...tls, ...timeouts.options }, app.callback()) as unknown as Server) // the same API for our use
+    : createServer(timeouts.options, app.callback());
+  timeouts.apply(server);
   const watcher = await watchTree(registry.repos, opts.watch ?? 'inotify', logger);
-  const server = createServer(app.callback());
   server.once('close', () => void watcher.close());
-  // Uploads of large blobs may take long; Node's default 5-minute request timeout would cut them.
-  server.requestTimeout = 0;
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
     server.listen(port, host, () => ok());
@@ -51,7 +61,15 @@ export async function serve(opts: ServeOptions, logger: Logger = createLogger(op
   const address = server.address();
   const actual = typeof address === 'object' && address ? `${address.address}:${address.port}` : opts.listen;
   logger.info({ version: VERSION, root, removedTemps }, `cairn ${VERSION} serving ${root}`);
-  logger.info({ address: actual }, `listening on http://${actual}/v2/`);
+  logger.info({ address: actual, auth: auth.mode, readOnly: !!opts.readOnly }, `listening on ${tls ? 'https' : 'http'}://${actual}/v2/`);
+  if (beyondLoopback(host) && (!tls || auth.mode === 'none')) {
+    const missing = [!tls && 'TLS (--tls-cert/--tls-key)', auth.mode === 'none' && 'authentication (--auth)'].filter(Boolean).join(' and ');
+    const risks = [
+      auth.mode === 'none' && `anyone who can reach ${actual} can read${opts.readOnly ? '' : ' and write'} this registry`,
+      !tls && auth.mode !== 'none' && 'credentials and tokens cross the network in clear text',
+    ].filter(Boolean).join('; ');
+    logger.warn({ address: actual }, `listening beyond loopback without ${missing}: ${risks}`);
+  }
   return server;
 }
 

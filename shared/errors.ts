@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   DENIED: { status: 403, message: 'requested access to the resource is denied' },
   UNSUPPORTED: { status: 405, message: 'the operation is unsupported' },
   TOOMANYREQUESTS: { status: 429, message: 'too many requests' },
+  REQUEST_TIMEOUT: { status: 408, message: 'the request took too long to arrive' },
   TAG_INVALID: { status: 400, message: 'manifest tag did not match URI' },
   RANGE_INVALID: { status: 416, message: 'requested range not satisfiable' },
   NOT_FOUND: { status: 404, message: 'no such endpoint' },

@@ -17,6 +17,7 @@
 //     gc.lock.takeover                             held briefly while a gc takes over a dead one's lock
 //     gc-trash/<pid>-<uuid>/<path under root>      what a running gc has moved aside and may still restore
 //     quarantine/<run>/<path under root>            what `cairn fsck --repair` moved aside (corrupt blobs, bad signatures)
+//     auth/token-key.jwk                           the daemon's ES256 token-signing key (private JWK, mode 0600)
 //
 // Underscored folders cannot collide with nested repository names: a name
 // component always starts with [a-z0-9].
@@ -118,6 +119,14 @@ export class Paths {
   signature(payload: Digest, id: string): string {
     assert(/^[a-f0-9]{64}$/.test(id), 'signature id', id);
     return join(this.signaturesOf(payload), id);
+  }
+
+  authDir(): string {
+    return join(this.root, 'auth');
+  }
+  /** The private JWK that signs tokens in `--auth token` mode, unless `--token-key` names another. */
+  tokenKey(): string {
+    return join(this.authDir(), 'token-key.jwk');
   }
 
   gcLock(): string {

@@ -4,6 +4,7 @@ import type { Context } from 'koa';
 import { RegistryError } from '../../shared/errors.js';
 import { MediaTypes } from '../../shared/manifest.js';
 import { type Digest, digestString } from '../../shared/reference.js';
+import { accessOf } from '../auth/middleware.js';
 import { nameParam, nextLink, type Page, pageParams, paginate, tagParam } from '../params.js';
 import type { Registry } from '../store/index.js';
 
@@ -22,7 +23,9 @@ export function listingHandlers(reg: Registry) {
   return {
     async catalog(ctx: Context): Promise<void> {
       const p = pageParams(ctx.query);
-      const repositories = page(ctx, await reg.repos.listRepositories(), (r) => r, p);
+      const access = accessOf(ctx); // only what the caller may pull
+      const visible = (await reg.repos.listRepositories()).filter((r) => access.unrestricted || access.may(r, 'pull'));
+      const repositories = page(ctx, visible, (r) => r, p);
       ctx.body = { repositories };
     },
 

@@ -5,8 +5,8 @@ import type { Server } from 'node:http';
 import { after, before } from 'node:test';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serve } from '../../daemon/main.js';
-import { createLogger } from '../../daemon/log.js';
+import { serve, type ServeOptions } from '../../daemon/main.js';
+import { createLogger, type Logger } from '../../daemon/log.js';
 
 export interface TestDaemon {
   url: string;
@@ -17,17 +17,19 @@ export interface TestDaemon {
   close(): Promise<void>;
 }
 
-export async function startDaemon(opts: { root?: string; keepRoot?: boolean } = {}): Promise<TestDaemon> {
+export async function startDaemon(
+  opts: { root?: string; keepRoot?: boolean; serve?: Partial<ServeOptions>; logger?: Logger } = {},
+): Promise<TestDaemon> {
   const root = opts.root ?? (await mkdtemp(join(tmpdir(), 'cairn-test-')));
   const server = await serve(
-    { root, listen: '127.0.0.1:0', logLevel: 'silent' },
-    createLogger(process.env.CAIRN_TEST_LOG ?? 'silent'),
+    { root, listen: '127.0.0.1:0', logLevel: 'silent', ...opts.serve },
+    opts.logger ?? createLogger(process.env.CAIRN_TEST_LOG ?? 'silent'),
   );
   const address = server.address();
   if (typeof address !== 'object' || !address) throw new Error('daemon did not listen');
   const host = `127.0.0.1:${address.port}`;
   return {
-    url: `http://${host}`,
+    url: `${opts.serve?.tlsCert ? 'https' : 'http'}://${host}`,
     host,
     root,
     server,

@@ -4,6 +4,16 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { serve, serveCommand } from './daemon/main.js';
 import { gc, gcCommand } from './gc/main.js';
+import {
+  exportCommand,
+  exportHandler,
+  importCommand,
+  importHandler,
+  inventoryCommand,
+  inventoryHandler,
+  mirrorCommand,
+  mirrorHandler,
+} from './mirror/commands.js';
 import { VERSION } from './daemon/version.js';
 
 await yargs(hideBin(process.argv))
@@ -21,7 +31,11 @@ await yargs(hideBin(process.argv))
     },
   )
   .command('gc', 'remove what nothing references (safe while the daemon serves)', gcCommand, gc)
-  .demandCommand(1, 'name a command: serve, gc')
+  .command('export [refs..]', 'write revisions and all they reference as an OCI image layout (dir or tar)', exportCommand, exportHandler)
+  .command('import <bundle>', 'verify a bundle whole, then link its manifests and move its tags', importCommand, importHandler)
+  .command('inventory', 'list every digest a store holds (for export --have)', inventoryCommand, inventoryHandler)
+  .command('mirror [refs..]', 'pull images from an upstream registry into the store', mirrorCommand, mirrorHandler)
+  .demandCommand(1, 'name a command: serve, gc, export, import, inventory, mirror')
   .strict()
   .version(VERSION)
   .help()

@@ -3,7 +3,7 @@
 // against its name while copying it to a staging folder; nothing is trusted
 // before it has been hashed.
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 import { HashingStream, sameDigest } from '../shared/digest.js';
@@ -101,7 +101,9 @@ async function openTar(file: string, stagedFile: (d: Digest) => string, onBytes?
       const name = tarEntryName(entry.path);
       const d = entry.type === 'File' ? layoutBlobEntry(entry.path) : undefined;
       if (d) {
-        const p = stage(entry as unknown as NodeJS.ReadableStream, d, stagedFile(d), onBytes).then((s) => void staged.set(digestString(d), s));
+        // Readable.from: node's pipeline() straight from a tar ReadEntry (a Minipass stream)
+        // can resolve before the file is written; async iteration keeps both in step.
+        const p = stage(Readable.from(entry), d, stagedFile(d), onBytes).then((s) => void staged.set(digestString(d), s));
         p.catch(() => undefined); // awaited below; keep an early rejection from being "unhandled"
         pending.push(p);
       } else if (entry.type === 'File' && (name === LAYOUT_FILES.index || name === LAYOUT_FILES.ociLayout)) {

@@ -65,6 +65,8 @@ class Collector {
   /** repository + digest → descriptor, for every manifest walked. */
   readonly manifests = new Map<string, LayoutDescriptor>();
   private readonly entryKeys = new Set<string>();
+  /** Manifests walked whose referrers are still to be listed (after the entry that led to them). */
+  private readonly pendingReferrers: [string, Digest][] = [];
 
   constructor(private readonly reg: Registry, private readonly withReferrers: boolean) {}
 
@@ -113,6 +115,11 @@ class Collector {
     if (this.entryKeys.has(key)) return;
     this.entryKeys.add(key);
     this.entries.push({ ...desc, annotations: all });
+    // Referrers follow the entry they refer to (and their own referrers follow them).
+    while (this.withReferrers && this.pendingReferrers.length) {
+      const [repo, subject] = this.pendingReferrers.shift()!;
+      for (const r of await this.reg.repos.listReferrers(repo, subject)) await this.addEntry(repo, r, {});
+    }
   }
 
   /** A manifest and everything it references; returns its descriptor. */
@@ -120,7 +127,7 @@ class Collector {
     const key = `${name}@${digestString(d)}`;
     const seen = this.manifests.get(key);
     if (seen) return seen;
-    const { manifests, blobs, repos } = this.reg;
+    const { manifests, blobs } = this.reg;
     const revision = await manifests.resolve(name, { digest: d });
     const body = await manifests.body(revision);
     // A schema1 revision is served as payload + signatures: carry those bytes, under their own digest.
@@ -142,9 +149,7 @@ class Collector {
       this.blobs.set(digestString(b), { digest: b, size, file: this.reg.paths.blob(b) });
     }
     for (const c of m.children) await this.walk(name, c);
-    if (this.withReferrers) {
-      for (const r of await repos.listReferrers(name, d)) await this.addEntry(name, r, {});
-    }
+    this.pendingReferrers.push([name, d]);
     return desc;
   }
 }

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { createApp } from './app.js';
+import { startInbox } from './inbox.js';
 import { createLogger, type Logger } from './log.js';
 import { prepareRoot } from './startup.js';
 import { VERSION } from './version.js';
@@ -11,6 +12,8 @@ export interface ServeOptions {
   root: string;
   listen: string;
   logLevel: string;
+  /** A folder watched for bundles to import (`--inbox`). */
+  inbox?: string;
 }
 
 export function serveCommand(yargs: Argv): Argv<ServeOptions> {
@@ -22,7 +25,8 @@ export function serveCommand(yargs: Argv): Argv<ServeOptions> {
       default: 'info',
       choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
       describe: 'log level; "info" logs one line per request',
-    }) as unknown as Argv<ServeOptions>;
+    })
+    .option('inbox', { type: 'string', describe: 'watch DIR for bundles (cairn export output) and import them while serving' }) as unknown as Argv<ServeOptions>;
 }
 
 export async function serve(opts: ServeOptions, logger: Logger = createLogger(opts.logLevel)): Promise<Server> {
@@ -41,6 +45,10 @@ export async function serve(opts: ServeOptions, logger: Logger = createLogger(op
   const actual = typeof address === 'object' && address ? `${address.address}:${address.port}` : opts.listen;
   logger.info({ version: VERSION, root, removedTemps }, `cairn ${VERSION} serving ${root}`);
   logger.info({ address: actual }, `listening on http://${actual}/v2/`);
+  if (opts.inbox) {
+    const inbox = await startInbox({ dir: resolve(opts.inbox), root, logger });
+    server.once('close', () => void inbox.close());
+  }
   return server;
 }
 

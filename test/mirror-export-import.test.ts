@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Client } from './helpers/client.js';
 import { startDaemon, type TestDaemon } from './helpers/daemon.js';
-import { artifact, image, index, sha256 } from './helpers/images.js';
+import { artifact, image, index } from './helpers/images.js';
 import { cairn, describeRegistry, layoutBlobs } from './helpers/mirror.js';
 import { snapshot } from './helpers/tree.js';
 
@@ -148,7 +148,6 @@ describe('export and import', () => {
       assert.ok(run.stderr.includes(big.blobs[1]!.digest), run.stderr);
       const after = await snapshot(root);
       assert.deepEqual(Object.keys(after).filter((p) => !p.endsWith('/')), [], 'no file was written outside tmp/');
-      assert.equal(sha256(whole), sha256(whole)); // keep the whole tar in scope for the message above
     } finally {
       await rm(root, { recursive: true, force: true });
     }

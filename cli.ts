@@ -5,6 +5,16 @@ import { hideBin } from 'yargs/helpers';
 import { serve, serveCommand } from './daemon/main.js';
 import { gc, gcCommand } from './gc/main.js';
 import { fsck, fsckCommand } from './fsck/main.js';
+import {
+  exportCommand,
+  exportHandler,
+  importCommand,
+  importHandler,
+  inventoryCommand,
+  inventoryHandler,
+  mirrorCommand,
+  mirrorHandler,
+} from './mirror/commands.js';
 import { VERSION } from './daemon/version.js';
 
 await yargs(hideBin(process.argv))
@@ -23,7 +33,11 @@ await yargs(hideBin(process.argv))
   )
   .command('gc', 'remove what nothing references (safe while the daemon serves)', gcCommand, gc)
   .command('fsck', 'check every blob digest and every link of a root; --repair fixes what it can', fsckCommand, fsck)
-  .demandCommand(1, 'name a command: serve, gc, fsck')
+  .command('export [refs..]', 'write revisions and all they reference as an OCI image layout (dir or tar)', exportCommand, exportHandler)
+  .command('import <bundle>', 'verify a bundle whole, then link its manifests and move its tags', importCommand, importHandler)
+  .command('inventory', 'list every digest a store holds (for export --have)', inventoryCommand, inventoryHandler)
+  .command('mirror [refs..]', 'pull images from an upstream registry into the store', mirrorCommand, mirrorHandler)
+  .demandCommand(1, 'name a command: serve, gc, fsck, export, import, inventory, mirror')
   .strict()
   .version(VERSION)
   .help()

@@ -7,6 +7,7 @@ import type { Argv } from 'yargs';
 import { createApp } from './app.js';
 import { loadAuth, type SecurityOptions, securityOptions } from './auth/options.js';
 import { beyondLoopback, serverTimeouts } from './serverlimits.js';
+import { startInbox } from './inbox.js';
 import { createLogger, type Logger } from './log.js';
 import { Paths } from '../shared/paths.js';
 import { prepareRoot } from './startup.js';
@@ -19,6 +20,8 @@ export interface ServeOptions extends SecurityOptions {
   logLevel: string;
   /** How the daemon notices other processes' changes (default inotify). */
   watch?: WatchMode;
+  /** A folder watched for bundles to import (`--inbox`). */
+  inbox?: string;
 }
 
 export function serveCommand(yargs: Argv): Argv<ServeOptions> {
@@ -36,7 +39,8 @@ export function serveCommand(yargs: Argv): Argv<ServeOptions> {
       default: 'inotify',
       choices: WATCH_MODES,
       describe: "how to notice other processes' changes: inotify, poll (network filesystems), off",
-    }) as unknown as Argv<ServeOptions>;
+    })
+    .option('inbox', { type: 'string', describe: 'watch DIR for bundles (cairn export output) and import them while serving' }) as unknown as Argv<ServeOptions>;
 }
 
 export async function serve(opts: ServeOptions, logger: Logger = createLogger(opts.logLevel)): Promise<Server> {
@@ -69,6 +73,10 @@ export async function serve(opts: ServeOptions, logger: Logger = createLogger(op
       !tls && auth.mode !== 'none' && 'credentials and tokens cross the network in clear text',
     ].filter(Boolean).join('; ');
     logger.warn({ address: actual }, `listening beyond loopback without ${missing}: ${risks}`);
+  }
+  if (opts.inbox) {
+    const inbox = await startInbox({ dir: resolve(opts.inbox), root, logger });
+    server.once('close', () => void inbox.close());
   }
   return server;
 }

@@ -18,6 +18,10 @@
 //     gc-trash/<pid>-<uuid>/<path under root>      what a running gc has moved aside and may still restore
 //     quarantine/<run>/<path under root>            what `cairn fsck --repair` moved aside (corrupt blobs, bad signatures)
 //     auth/token-key.jwk                           the daemon's ES256 token-signing key (private JWK, mode 0600)
+//     tmp/<pid>-<uuid>/<alg>-<hex>                 a bundle being imported: verified blobs waiting to be adopted
+//
+// Outside the root, this module also names the files of an OCI image layout (a
+// bundle: oci-layout, index.json, blobs/<alg>/<hex>) and of an import inbox.
 //
 // Underscored folders cannot collide with nested repository names: a name
 // component always starts with [a-z0-9].
@@ -161,6 +165,16 @@ export class Paths {
     assert(/^\d{8}T\d{6}Z-\d+$/.test(run), 'quarantine run id', run);
     return join(this.quarantineDir(), run, this.relative(p));
   }
+  /** Staging folder of one import run (`<pid>-<uuid>`, so a restart removes it if the run died). */
+  importStaging(run: string): string {
+    assert(/^\d+-[0-9a-f-]{36}$/.test(run), 'import run id', run);
+    return join(this.tmpDir(), run);
+  }
+  /** A verified blob staged by an import run, adopted into blobs/ once the whole bundle verified. */
+  stagedBlob(run: string, d: Digest): string {
+    checkDigest(d);
+    return join(this.importStaging(run), `${d.algorithm}-${d.hex}`);
+  }
   /** A path inside the root, relative to it. */
   relative(p: string): string {
     const rel = relative(this.root, p);
@@ -192,4 +206,88 @@ function checkDigest(d: Digest): void {
 function assert(ok: boolean, what: string, value: string): void {
   // Callers validate first and answer with an OCI error; reaching here is a bug.
   if (!ok) throw new Error(`refusing to build a path from invalid ${what}: ${JSON.stringify(value)}`);
+}
+
+/** An OCI image layout on disk (a bundle for export/import): `oci-layout`, `index.json`, `blobs/<alg>/<hex>`. */
+export class LayoutPaths {
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+  ociLayout(): string {
+    return join(this.dir, LAYOUT_FILES.ociLayout);
+  }
+  index(): string {
+    return join(this.dir, LAYOUT_FILES.index);
+  }
+  blobsDir(): string {
+    return join(this.dir, LAYOUT_FILES.blobs);
+  }
+  algorithmDir(algorithm: string): string {
+    assert(/^sha(256|512)$/.test(algorithm), 'algorithm', algorithm);
+    return join(this.dir, LAYOUT_FILES.blobs, algorithm);
+  }
+  blob(d: Digest): string {
+    checkDigest(d);
+    return join(this.dir, LAYOUT_FILES.blobs, d.algorithm, d.hex);
+  }
+}
+
+/** Top-level names of an OCI image layout, as they appear in a tar. */
+export const LAYOUT_FILES = { ociLayout: 'oci-layout', index: 'index.json', blobs: 'blobs' } as const;
+
+/** A tar entry's path read as an OCI layout blob (`[./]blobs/<alg>/<hex>`), or undefined. */
+export function layoutBlobEntry(entryPath: string): Digest | undefined {
+  const m = /^(?:\.\/)?blobs\/(sha256|sha512)\/([a-f0-9]+)$/.exec(entryPath);
+  const s = m ? `${m[1]}:${m[2]}` : '';
+  return isDigest(s) ? parseDigest(s) : undefined;
+}
+
+/** A tar entry's path with a leading `./` taken off (skopeo writes none, GNU tar may). */
+export function tarEntryName(entryPath: string): string {
+  return entryPath.replace(/^\.\//, '');
+}
+
+/** Where a bundle is written before it is renamed into place, beside its final path. */
+export function partialPath(out: string): string {
+  return `${out}.partial-${process.pid}`;
+}
+
+/** The inbox the daemon watches (`cairn serve --inbox DIR`): bundles at the top, `done/` and `failed/` beside them. */
+export class InboxPaths {
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+  done(): string {
+    return join(this.dir, 'done');
+  }
+  failed(): string {
+    return join(this.dir, 'failed');
+  }
+  /** A top-level entry of the inbox; `name` is one path component. */
+  entry(name: string): string {
+    assert(isInboxName(name), 'inbox entry', name);
+    return join(this.dir, name);
+  }
+  /** Where a processed bundle goes: `done/<name>` or `failed/<name>` (`suffix` keeps a repeat from clobbering). */
+  processed(outcome: 'done' | 'failed', name: string, suffix = ''): string {
+    assert(isInboxName(name + suffix), 'inbox entry', name + suffix);
+    return join(outcome === 'done' ? this.done() : this.failed(), name + suffix);
+  }
+  /** The short report written beside a processed bundle. */
+  report(processed: string): string {
+    return `${processed}.report.txt`;
+  }
+  /** The top-level entry name of a path the watcher reports, or undefined when it is deeper or not inside. */
+  topLevelName(p: string): string | undefined {
+    const rel = relative(this.dir, p);
+    return rel && !rel.includes(sep) && isInboxName(rel) ? rel : undefined;
+  }
+}
+
+function isInboxName(name: string): boolean {
+  return name !== '' && name !== '.' && name !== '..' && !name.includes('/') && !name.includes(sep);
 }

@@ -86,6 +86,11 @@ export class Repositories extends Tree {
     }
   }
 
+  /** Writes (or re-dates) a history entry without moving `current`: an import rebuilding a tag's past. */
+  async recordHistory(name: string, tag: string, d: Digest, at: Date): Promise<void> {
+    await atomicWrite(this.paths.tmpDir(), this.paths.tagIndexEntry(name, tag, d), at.toISOString());
+  }
+
   /** Points `current` at a revision already in the tag's history (no new history entry). */
   async pointTag(name: string, tag: string, d: Digest): Promise<void> {
     await atomicWrite(this.paths.tmpDir(), this.paths.tagCurrent(name, tag), digestString(d));

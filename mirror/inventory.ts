@@ -1,0 +1,14 @@
+// `cairn inventory`: every digest a store holds, one a line, for the other side's `cairn export --have`.
+import { resolve } from 'node:path';
+import { Tree } from '../shared/layout.js';
+import { Paths } from '../shared/paths.js';
+import { digestString } from '../shared/reference.js';
+
+export async function inventory(root: string): Promise<string[]> {
+  const tree = new Tree(new Paths(resolve(root)));
+  return (await tree.listBlobs()).map(digestString);
+}
+
+export function formatInventory(digests: string[], root: string): string {
+  return `# cairn inventory of ${resolve(root)} at ${new Date().toISOString()}: ${digests.length} blob(s)\n${digests.map((d) => `${d}\n`).join('')}`;
+}

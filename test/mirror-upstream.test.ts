@@ -1,0 +1,61 @@
+// `cairn mirror` (issue 8 "Tests"): a second local daemon acts as the upstream;
+// every platform of an index and the referrers come along, digests are checked,
+// and a second run fetches nothing.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Client } from './helpers/client.js';
+import { startDaemon, type TestDaemon } from './helpers/daemon.js';
+import { artifact, image, index } from './helpers/images.js';
+import { cairn, describeRegistry } from './helpers/mirror.js';
+
+let up: TestDaemon;
+let local: TestDaemon;
+const amd = image({ layers: ['mirror amd64'] });
+const arm = image({ layers: ['mirror arm64'] });
+const multi = index([amd, arm]);
+const sig = artifact('application/vnd.dev.cosign.artifact.sig.v1+json', multi);
+const plain = image({ layers: ['mirror plain'] });
+
+describe('cairn mirror', () => {
+  before(async () => {
+    up = await startDaemon();
+    local = await startDaemon();
+    const c = new Client(up.url);
+    await c.pushImage('lib/multi', amd);
+    await c.pushImage('lib/multi', arm);
+    assert.equal((await c.putManifest('lib/multi', '1', multi)).status, 201);
+    await c.pushImage('lib/multi', sig);
+    await c.pushImage('lib/plain', plain, 'a');
+    await c.pushImage('lib/plain', plain, 'b');
+  });
+  after(async () => {
+    await up?.close();
+    await local?.close();
+  });
+
+  test('pulls every platform of an index and its referrers, and every tag of a bare name', async () => {
+    const run = await cairn('mirror', '--root', local.root, '--from', up.url, 'lib/multi:1', 'lib/plain');
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /tags moved: lib\/multi:1, lib\/plain:a, lib\/plain:b/);
+    const [u, l] = [await describeRegistry(up.url), await describeRegistry(local.url)] as any[];
+    for (const name of ['lib/multi', 'lib/plain']) {
+      assert.deepEqual(l[name].byTag, u[name].byTag);
+      assert.deepEqual(l[name].manifests, u[name].manifests);
+    }
+    const referrers = (await new Client(local.url).req('GET', `/v2/lib/multi/referrers/${multi.digest}`)).json;
+    assert.deepEqual(referrers.manifests.map((m: { digest: string }) => m.digest), [sig.digest]);
+  });
+
+  test('a second run fetches no blob (resumable) and moves no tag', async () => {
+    const run = await cairn('mirror', '--root', local.root, '--from', up.url, 'lib/multi:1', `lib/plain@${plain.digest}`);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, / 0 blob\(s\) fetched/);
+    assert.match(run.stdout, /tags moved: none/);
+  });
+
+  test('an unknown reference upstream fails with a message', async () => {
+    const run = await cairn('mirror', '--root', local.root, '--from', up.url, 'lib/nothing:1');
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /lib\/nothing:1: manifest answered 404/);
+  });
+});

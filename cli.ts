@@ -4,6 +4,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { serve, serveCommand } from './daemon/main.js';
 import { gc, gcCommand } from './gc/main.js';
+import { events, eventsCommand } from './daemon/events/command.js';
 import { VERSION } from './daemon/version.js';
 
 await yargs(hideBin(process.argv))
@@ -21,7 +22,8 @@ await yargs(hideBin(process.argv))
     },
   )
   .command('gc', 'remove what nothing references (safe while the daemon serves)', gcCommand, gc)
-  .demandCommand(1, 'name a command: serve, gc')
+  .command('events', 'show notification events pending or failed under a root', eventsCommand, events)
+  .demandCommand(1, 'name a command: serve, gc, events')
   .strict()
   .version(VERSION)
   .help()

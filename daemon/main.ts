@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { createApp } from './app.js';
+import { loadNotifyConfig } from './events/config.js';
 import { createLogger, type Logger } from './log.js';
 import { prepareRoot } from './startup.js';
 import { VERSION } from './version.js';
@@ -11,6 +12,8 @@ export interface ServeOptions {
   root: string;
   listen: string;
   logLevel: string;
+  /** A notify config file (JSON or YAML): where to POST registry events. */
+  notify?: string;
 }
 
 export function serveCommand(yargs: Argv): Argv<ServeOptions> {
@@ -22,15 +25,19 @@ export function serveCommand(yargs: Argv): Argv<ServeOptions> {
       default: 'info',
       choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
       describe: 'log level; "info" logs one line per request',
-    }) as unknown as Argv<ServeOptions>;
+    })
+    .option('notify', { type: 'string', describe: 'notification endpoints (JSON or YAML file): events are queued under the root and POSTed' }) as unknown as Argv<ServeOptions>;
 }
 
 export async function serve(opts: ServeOptions, logger: Logger = createLogger(opts.logLevel)): Promise<Server> {
   const root = resolve(opts.root);
   const { host, port } = parseListen(opts.listen);
-  const { app, registry } = createApp({ root, logger });
+  const notify = opts.notify ? await loadNotifyConfig(opts.notify) : undefined;
+  const { app, registry, notifier } = createApp({ root, logger, notify });
   const { removedTemps } = await prepareRoot(registry.paths);
   const server = createServer(app.callback());
+  await notifier?.start();
+  server.once('close', () => void notifier?.close());
   // Uploads of large blobs may take long; Node's default 5-minute request timeout would cut them.
   server.requestTimeout = 0;
   await new Promise<void>((ok, fail) => {

@@ -16,6 +16,11 @@
 //     gc.lock                                      held by a running `cairn gc` (JSON: pid, host, start)
 //     gc.lock.takeover                             held briefly while a gc takes over a dead one's lock
 //     gc-trash/<pid>-<uuid>/<path under root>      what a running gc has moved aside and may still restore
+//     gc-last.json                                 figures of the last `cairn gc` run (for /metrics)
+//     events/endpoints.json                        the notify endpoints a daemon serves with (so `cairn gc` queues too)
+//     events/pending/<endpoint>/<id>.json          an event not yet delivered to that endpoint (ids sort in order)
+//     events/failed/<endpoint>/<id>.json           an event the endpoint refused for good, with the reason
+//     events/status/<endpoint>.json                the endpoint's last delivery failure and next retry
 //
 // Underscored folders cannot collide with nested repository names: a name
 // component always starts with [a-z0-9].
@@ -143,6 +148,39 @@ export class Paths {
     assert(isInside(rel), 'trash path', trashed);
     return join(this.root, rel);
   }
+  gcLast(): string {
+    return join(this.root, 'gc-last.json');
+  }
+
+  eventsDir(): string {
+    return join(this.root, 'events');
+  }
+  eventEndpoints(): string {
+    return join(this.eventsDir(), 'endpoints.json');
+  }
+  eventsPendingDir(endpoint?: string): string {
+    if (endpoint === undefined) return join(this.eventsDir(), 'pending');
+    assert(isEndpointName(endpoint), 'endpoint name', endpoint);
+    return join(this.eventsDir(), 'pending', endpoint);
+  }
+  eventPending(endpoint: string, id: string): string {
+    assert(isEventId(id), 'event id', id);
+    return join(this.eventsPendingDir(endpoint), `${id}.json`);
+  }
+  eventsFailedDir(endpoint?: string): string {
+    if (endpoint === undefined) return join(this.eventsDir(), 'failed');
+    assert(isEndpointName(endpoint), 'endpoint name', endpoint);
+    return join(this.eventsDir(), 'failed', endpoint);
+  }
+  eventFailed(endpoint: string, id: string): string {
+    assert(isEventId(id), 'event id', id);
+    return join(this.eventsFailedDir(endpoint), `${id}.json`);
+  }
+  eventStatus(endpoint: string): string {
+    assert(isEndpointName(endpoint), 'endpoint name', endpoint);
+    return join(this.eventsDir(), 'status', `${endpoint}.json`);
+  }
+
   /** A path inside the root, relative to it. */
   relative(p: string): string {
     const rel = relative(this.root, p);
@@ -160,6 +198,16 @@ export function digestFromLinkPath(p: string): Digest | undefined {
   const parts = p.split(sep);
   const s = `${parts.at(-2)}:${parts.at(-1)}`;
   return isDigest(s) ? parseDigest(s) : undefined;
+}
+
+/** A notify endpoint's name, as it appears in paths: lower case, digits, `.`, `_`, `-`. */
+export function isEndpointName(s: string): boolean {
+  return /^[a-z0-9][a-z0-9._-]{0,63}$/.test(s);
+}
+
+/** A queued event's file name (without `.json`): `<ms, 13 digits>-<seq, 6 digits>-<8 hex>`, so names sort in queue order. */
+export function isEventId(s: string): boolean {
+  return /^\d{13}-\d{6}-[0-9a-f]{8}$/.test(s);
 }
 
 /** Component names under a repository folder that hold its content, not nested repositories. */

@@ -4,6 +4,7 @@ import type { Context } from 'koa';
 import type { Digest } from '../../shared/reference.js';
 import { digestString, isName } from '../../shared/reference.js';
 import { RegistryError } from '../../shared/errors.js';
+import { canonicalUrl, noteEvent } from '../events/notifier.js';
 import { blobLocation, chunkRange, hasBody, requestSignal, uploadLocation, uploadRange } from '../http.js';
 import { digestParam, nameParam, queryOne, uploadIdParam } from '../params.js';
 import type { Registry } from '../store/index.js';
@@ -41,7 +42,11 @@ export function uploadHandlers(reg: Registry) {
       const mountDigest = queryOne(ctx.query.mount);
       if (mountDigest !== undefined) {
         const d = digestParam(mountDigest);
-        if (await mount(name, d, queryOne(ctx.query.from))) return created(ctx, name, d);
+        if (await mount(name, d, queryOne(ctx.query.from))) {
+          const size = await reg.blobs.size(d);
+          noteEvent(ctx, 'mount', { repository: name, digest: digestString(d), size, fromRepository: queryOne(ctx.query.from), url: canonicalUrl(ctx, blobLocation(name, d)) });
+          return created(ctx, name, d);
+        }
       }
       const digest = queryOne(ctx.query.digest);
       if (digest !== undefined) {

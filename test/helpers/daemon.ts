@@ -17,10 +17,10 @@ export interface TestDaemon {
   close(): Promise<void>;
 }
 
-export async function startDaemon(opts: { root?: string; keepRoot?: boolean } = {}): Promise<TestDaemon> {
+export async function startDaemon(opts: { root?: string; keepRoot?: boolean; notify?: string } = {}): Promise<TestDaemon> {
   const root = opts.root ?? (await mkdtemp(join(tmpdir(), 'cairn-test-')));
   const server = await serve(
-    { root, listen: '127.0.0.1:0', logLevel: 'silent' },
+    { root, listen: '127.0.0.1:0', logLevel: 'silent', notify: opts.notify },
     createLogger(process.env.CAIRN_TEST_LOG ?? 'silent'),
   );
   const address = server.address();

@@ -133,18 +133,19 @@ export class Metrics {
   middleware(): Koa.Middleware {
     return async (ctx, next) => {
       const started = process.hrtime.bigint();
+      const sock = ctx.req.socket; // taken now: by 'close' the request may have let go of it
       ctx.res.once('close', () => {
         const route = routeOf(ctx);
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         this.requests.inc({ method: ctx.method, route, status: String(ctx.status) });
-        const sock = ctx.req.socket;
+        if (route === 'uploads' || route === 'upload') this.uploadLatency.observe({ method: ctx.method }, seconds);
+        if (route === 'manifest') this.manifestLatency.observe({ method: ctx.method }, seconds);
+        if (!sock) return;
         const before = this.seen.get(sock) ?? { read: 0, written: 0 };
         const now = { read: sock.bytesRead, written: sock.bytesWritten };
         this.seen.set(sock, now);
         this.bytesIn.inc({ route }, Math.max(now.read - before.read, 0));
         this.bytesOut.inc({ route }, Math.max(now.written - before.written, 0));
-        if (route === 'uploads' || route === 'upload') this.uploadLatency.observe({ method: ctx.method }, seconds);
-        if (route === 'manifest') this.manifestLatency.observe({ method: ctx.method }, seconds);
       });
       await next();
     };

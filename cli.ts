@@ -15,6 +15,7 @@ import {
   mirrorCommand,
   mirrorHandler,
 } from './mirror/commands.js';
+import { events, eventsCommand } from './daemon/events/command.js';
 import { VERSION } from './daemon/version.js';
 
 await yargs(hideBin(process.argv))
@@ -38,6 +39,8 @@ await yargs(hideBin(process.argv))
   .command('inventory', 'list every digest a store holds (for export --have)', inventoryCommand, inventoryHandler)
   .command('mirror [refs..]', 'pull images from an upstream registry into the store', mirrorCommand, mirrorHandler)
   .demandCommand(1, 'name a command: serve, gc, fsck, export, import, inventory, mirror')
+  .command('events', 'show notification events pending or failed under a root', eventsCommand, events)
+  .demandCommand(1, 'name a command: serve, gc, events')
   .strict()
   .version(VERSION)
   .help()

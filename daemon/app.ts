@@ -5,9 +5,13 @@ import { ERROR_CODES, RegistryError } from '../shared/errors.js';
 import { type AuthConfig, authMiddleware } from './auth/middleware.js';
 import { readOnlyMiddleware } from './auth/readonly.js';
 import { uploadLimit } from './limits.js';
+import type { NotifyConfig } from './events/config.js';
+import { Notifier } from './events/notifier.js';
 import type { Logger } from './log.js';
+import { Metrics } from './metrics.js';
 import { routes } from './routes.js';
 import { type Registry, openRegistry } from './store/index.js';
+import { webHandlers } from './web/handlers.js';
 
 export interface AppConfig {
   root: string;
@@ -17,19 +21,25 @@ export interface AppConfig {
   readOnly?: boolean;
   /** Most uploads streaming at once; 0 or absent for no cap. */
   maxUploads?: number;
+  /** Notification endpoints (--notify); none: no events are queued. */
+  notify?: NotifyConfig;
 }
 
-export function createApp(config: AppConfig): { app: Koa; registry: Registry } {
+export function createApp(config: AppConfig): { app: Koa; registry: Registry; notifier?: Notifier } {
   const registry = openRegistry(config.root);
-  const router = routes(registry);
+  const metrics = new Metrics(registry.paths, () => config.notify?.endpoints.map((e) => e.name) ?? []);
+  const notifier = config.notify && new Notifier(registry.paths, config.notify, config.logger, metrics.deliveryHooks());
+  const router = routes(registry, { metrics: (ctx) => metrics.handler(ctx), web: webHandlers(registry) });
   const app = new Koa();
   app.silent = true; // errors are logged by errorEnvelope, not Koa's default handler
 
+  app.use(metrics.middleware());
   app.use(requestLog(config.logger));
   app.use(errorEnvelope(config.logger));
   if (config.readOnly) app.use(readOnlyMiddleware());
   app.use(authMiddleware(config.auth ?? { mode: 'none' }, config.logger));
   app.use(uploadLimit(config.maxUploads ?? 0));
+  if (notifier) app.use(notifier.middleware());
   app.use(router.routes());
   app.use(async (ctx) => {
     // Reached only when no route took the request: a known path with the wrong method, or no endpoint.
@@ -42,7 +52,7 @@ export function createApp(config: AppConfig): { app: Koa; registry: Registry } {
     }
     throw new RegistryError('NOT_FOUND', `no endpoint at ${ctx.path}`);
   });
-  return { app, registry };
+  return { app, registry, notifier };
 }
 
 function requestLog(logger: Logger): Koa.Middleware {

@@ -8,6 +8,7 @@ import { createApp } from './app.js';
 import { loadAuth, type SecurityOptions, securityOptions } from './auth/options.js';
 import { beyondLoopback, serverTimeouts } from './serverlimits.js';
 import { startInbox } from './inbox.js';
+import { loadNotifyConfig } from './events/config.js';
 import { createLogger, type Logger } from './log.js';
 import { Paths } from '../shared/paths.js';
 import { prepareRoot } from './startup.js';
@@ -22,6 +23,8 @@ export interface ServeOptions extends SecurityOptions {
   watch?: WatchMode;
   /** A folder watched for bundles to import (`--inbox`). */
   inbox?: string;
+  /** A notify config file (JSON or YAML): where to POST registry events. */
+  notify?: string;
 }
 
 export function serveCommand(yargs: Argv): Argv<ServeOptions> {
@@ -40,14 +43,16 @@ export function serveCommand(yargs: Argv): Argv<ServeOptions> {
       choices: WATCH_MODES,
       describe: "how to notice other processes' changes: inotify, poll (network filesystems), off",
     })
-    .option('inbox', { type: 'string', describe: 'watch DIR for bundles (cairn export output) and import them while serving' }) as unknown as Argv<ServeOptions>;
+    .option('inbox', { type: 'string', describe: 'watch DIR for bundles (cairn export output) and import them while serving' })
+    .option('notify', { type: 'string', describe: 'notification endpoints (JSON or YAML file): events are queued under the root and POSTed' }) as unknown as Argv<ServeOptions>;
 }
 
 export async function serve(opts: ServeOptions, logger: Logger = createLogger(opts.logLevel)): Promise<Server> {
   const root = resolve(opts.root);
   const { host, port } = parseListen(opts.listen);
   const auth = await loadAuth(opts, new Paths(root));
-  const { app, registry } = createApp({ root, logger, auth, readOnly: opts.readOnly, maxUploads: opts.maxUploads });
+  const notify = opts.notify ? await loadNotifyConfig(opts.notify) : undefined;
+  const { app, registry, notifier } = createApp({ root, logger, auth, readOnly: opts.readOnly, maxUploads: opts.maxUploads, notify });
   const { removedTemps } = await prepareRoot(registry.paths);
   if (!opts.tlsCert !== !opts.tlsKey) throw new Error('--tls-cert and --tls-key go together');
   const tls = opts.tlsCert ? { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey!) } : undefined;
@@ -58,6 +63,8 @@ export async function serve(opts: ServeOptions, logger: Logger = createLogger(op
   timeouts.apply(server);
   const watcher = await watchTree(registry.repos, opts.watch ?? 'inotify', logger);
   server.once('close', () => void watcher.close());
+  await notifier?.start();
+  server.once('close', () => void notifier?.close());
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
     server.listen(port, host, () => ok());

@@ -1,12 +1,20 @@
 // The route table: one line per endpoint. Repository names hold '/', so paths are
 // RegExps over the raw (undecoded) path; handlers read `ctx.captures`.
 import Router from '@koa/router';
+import type { Middleware } from 'koa';
 import { blobHandlers } from './handlers/blobs.js';
 import { listingHandlers } from './handlers/listing.js';
 import { manifestHandlers } from './handlers/manifests.js';
 import { referrerHandlers } from './handlers/referrers.js';
 import { uploadHandlers } from './handlers/uploads.js';
 import type { Registry } from './store/index.js';
+import type { WebHandlers } from './web/handlers.js';
+
+/** What the daemon serves off the /v2/ tree: metrics and the read-only page. */
+export interface SiteHandlers {
+  metrics: Middleware;
+  web: WebHandlers;
+}
 
 const N = '(.+)'; // a repository name; validated by the handler
 const ONE = '[^/]+';
@@ -14,7 +22,7 @@ const SEG = `(${ONE})`; // one path segment, captured
 
 const path = (pattern: string) => new RegExp(`^/v2/${pattern}$`);
 
-export function routes(reg: Registry): Router {
+export function routes(reg: Registry, site?: SiteHandlers): Router {
   const blobs = blobHandlers(reg);
   const uploads = uploadHandlers(reg);
   const manifests = manifestHandlers(reg);
@@ -43,5 +51,13 @@ export function routes(reg: Registry): Router {
   r.get(path(MANIFEST), manifests.get); // HEAD too
   r.put(path(MANIFEST), manifests.put);
   r.delete(path(MANIFEST), manifests.delete);
+
+  // Off the /v2/ tree. (Behind auth, once there is auth: see README "Metrics".)
+  if (site) {
+    r.get('/metrics', site.metrics);
+    r.get(/^\/$/, site.web.page);
+    r.get(/^\/_ui\/api\/(repositories|tags|history|revision)$/, site.web.api);
+    r.get(/^\/_ui\/(app\.js|style\.css)$/, site.web.asset);
+  }
   return r;
 }

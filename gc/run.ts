@@ -7,6 +7,7 @@ import { takeInventory } from './inventory.js';
 import { readKeepLists } from './keeplist.js';
 import { acquireLock } from './lock.js';
 import { type ItemKind, type Plan, type PlanItem, makePlan } from './plan.js';
+import { recordGc } from './record.js';
 import { sweep } from './sweep.js';
 import { Trash, recoverTrash } from './trash.js';
 
@@ -94,7 +95,7 @@ export async function runGc(opts: GcOptions, hooks: GcHooks = {}): Promise<Repor
       ({ removed, spared, interrupted } = result);
     }
     const count = (kind: ItemKind) => removed.filter((i) => i.kind === kind).length;
-    return {
+    const report: Report = {
       root,
       dryRun: opts.dryRun,
       markedAt: plan.markedAt,
@@ -113,6 +114,8 @@ export async function runGc(opts: GcOptions, hooks: GcHooks = {}): Promise<Repor
       interrupted,
       warnings,
     };
+    if (!opts.dryRun) await recordGc(paths, report); // figures for /metrics, events for --notify endpoints
+    return report;
   } finally {
     await lock?.release();
   }

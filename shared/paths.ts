@@ -19,6 +19,11 @@
 //     quarantine/<run>/<path under root>            what `cairn fsck --repair` moved aside (corrupt blobs, bad signatures)
 //     auth/token-key.jwk                           the daemon's ES256 token-signing key (private JWK, mode 0600)
 //     tmp/<pid>-<uuid>/<alg>-<hex>                 a bundle being imported: verified blobs waiting to be adopted
+//     gc-last.json                                 figures of the last `cairn gc` run (for /metrics)
+//     events/endpoints.json                        the notify endpoints a daemon serves with (so `cairn gc` queues too)
+//     events/pending/<endpoint>/<id>.json          an event not yet delivered to that endpoint (ids sort in order)
+//     events/failed/<endpoint>/<id>.json           an event the endpoint refused for good, with the reason
+//     events/status/<endpoint>.json                the endpoint's last delivery failure and next retry
 //
 // Outside the root, this module also names the files of an OCI image layout (a
 // bundle: oci-layout, index.json, blobs/<alg>/<hex>) and of an import inbox.
@@ -175,6 +180,40 @@ export class Paths {
     checkDigest(d);
     return join(this.importStaging(run), `${d.algorithm}-${d.hex}`);
   }
+
+  gcLast(): string {
+    return join(this.root, 'gc-last.json');
+  }
+
+  eventsDir(): string {
+    return join(this.root, 'events');
+  }
+  eventEndpoints(): string {
+    return join(this.eventsDir(), 'endpoints.json');
+  }
+  eventsPendingDir(endpoint?: string): string {
+    if (endpoint === undefined) return join(this.eventsDir(), 'pending');
+    assert(isEndpointName(endpoint), 'endpoint name', endpoint);
+    return join(this.eventsDir(), 'pending', endpoint);
+  }
+  eventPending(endpoint: string, id: string): string {
+    assert(isEventId(id), 'event id', id);
+    return join(this.eventsPendingDir(endpoint), `${id}.json`);
+  }
+  eventsFailedDir(endpoint?: string): string {
+    if (endpoint === undefined) return join(this.eventsDir(), 'failed');
+    assert(isEndpointName(endpoint), 'endpoint name', endpoint);
+    return join(this.eventsDir(), 'failed', endpoint);
+  }
+  eventFailed(endpoint: string, id: string): string {
+    assert(isEventId(id), 'event id', id);
+    return join(this.eventsFailedDir(endpoint), `${id}.json`);
+  }
+  eventStatus(endpoint: string): string {
+    assert(isEndpointName(endpoint), 'endpoint name', endpoint);
+    return join(this.eventsDir(), 'status', `${endpoint}.json`);
+  }
+
   /** A path inside the root, relative to it. */
   relative(p: string): string {
     const rel = relative(this.root, p);
@@ -192,6 +231,16 @@ export function digestFromLinkPath(p: string): Digest | undefined {
   const parts = p.split(sep);
   const s = `${parts.at(-2)}:${parts.at(-1)}`;
   return isDigest(s) ? parseDigest(s) : undefined;
+}
+
+/** A notify endpoint's name, as it appears in paths: lower case, digits, `.`, `_`, `-`. */
+export function isEndpointName(s: string): boolean {
+  return /^[a-z0-9][a-z0-9._-]{0,63}$/.test(s);
+}
+
+/** A queued event's file name (without `.json`): `<ms, 13 digits>-<seq, 6 digits>-<8 hex>`, so names sort in queue order. */
+export function isEventId(s: string): boolean {
+  return /^\d{13}-\d{6}-[0-9a-f]{8}$/.test(s);
 }
 
 /** Component names under a repository folder that hold its content, not nested repositories. */

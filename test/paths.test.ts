@@ -23,6 +23,11 @@ test('every path of the layout', () => {
     [p.uploadState('a', id), `/r/repositories/a/_uploads/${id}/state`],
     [p.signature(d, hex), `/r/signatures/sha256/${hex}/${hex}`],
     [p.tmpDir(), '/r/tmp'],
+    [p.gcLast(), '/r/gc-last.json'],
+    [p.eventEndpoints(), '/r/events/endpoints.json'],
+    [p.eventPending('hook', '1700000000000-000001-0123abcd'), '/r/events/pending/hook/1700000000000-000001-0123abcd.json'],
+    [p.eventFailed('hook', '1700000000000-000001-0123abcd'), '/r/events/failed/hook/1700000000000-000001-0123abcd.json'],
+    [p.eventStatus('hook'), '/r/events/status/hook.json'],
   ];
   for (const [actual, expected] of table) assert.equal(actual, expected);
 });

@@ -267,6 +267,18 @@ describe('schema1 signed manifests', () => {
     assert.equal(notInHistory.status, 404);
   });
 
+  test('the page\'s revision JSON lists the stored signatures and the fsLayers', async () => {
+    const name = 'demo/serve';
+    const P = payloadOf(name, 'page', layers);
+    assert.equal((await put(c, name, 'page', pretty(P, [await sign(P, A)]))).status, 201);
+    assert.equal((await put(c, name, 'page', pretty(P, [await sign(P, C)]))).status, 201);
+    const r = await c.req('GET', `/_ui/api/revision?repo=${name}&digest=${sha256(P)}`);
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.json.signatures.map((s: { alg: string }) => s.alg).sort(), ['ES256', 'RS256']);
+    assert.deepEqual(new Set(r.json.layers.map((l: { digest: string }) => l.digest)), new Set(layers.map((l) => l.digest)));
+    assert.deepEqual(r.json.tags, ['page']);
+  });
+
   test('an unsigned v1+json manifest is its own payload', async () => {
     const name = 'demo/serve';
     const P = payloadOf(name, 'plain', layers);

@@ -4,6 +4,7 @@ import type { Context } from 'koa';
 import { RegistryError } from '../../shared/errors.js';
 import { MAX_MANIFEST_BYTES } from '../../shared/manifest.js';
 import { type Digest, digestString, isName, isTag, parseReference } from '../../shared/reference.js';
+import { canonicalUrl, noteEvent } from '../events/notifier.js';
 import { manifestLocation, readBody } from '../http.js';
 import { digestParam, nameParam, queryAll, tagParam } from '../params.js';
 import type { Registry } from '../store/index.js';
@@ -41,7 +42,8 @@ export function manifestHandlers(reg: Registry) {
 
   return {
     async get(ctx: Context): Promise<void> {
-      const r = await resolve(await target(ctx));
+      const t = await target(ctx);
+      const r = await resolve(t);
       const digest = digestString(r.digest);
       ctx.set({ 'Docker-Content-Digest': digest, ETag: `"${digest}"` });
       ctx.type = r.mediaType;
@@ -56,6 +58,8 @@ export function manifestHandlers(reg: Registry) {
       }
       ctx.body = await reg.manifests.body(r);
       ctx.type = r.mediaType; // setting a Buffer body resets the type
+      const tag = t.tag ?? (isTag(t.ref) ? t.ref : undefined);
+      noteEvent(ctx, 'pull', { repository: t.name, tag, digest, mediaType: r.mediaType, size: r.size, url: canonicalUrl(ctx, manifestLocation(t.name, r.digest)) });
     },
 
     async put(ctx: Context): Promise<void> {
@@ -72,6 +76,8 @@ export function manifestHandlers(reg: Registry) {
       if (manifest.subject) ctx.set('OCI-Subject', digestString(manifest.subject));
       for (const tag of tags) ctx.append('OCI-Tag', tag);
       ctx.body = ''; // an empty body, not Koa's status text
+      const pushed = { repository: t.name, digest: digestString(digest), mediaType: manifest.mediaType, size: body.length, url: canonicalUrl(ctx, manifestLocation(t.name, digest)) };
+      for (const tag of tags.length ? tags : [undefined]) noteEvent(ctx, 'push', { ...pushed, tag });
     },
 
     async delete(ctx: Context): Promise<void> {
@@ -82,6 +88,8 @@ export function manifestHandlers(reg: Registry) {
         if (ref.digest) await reg.manifests.deleteRevision(t.name, ref.digest);
         else await reg.manifests.deleteTag(t.name, ref.tag);
       }
+      const ref = t.tag === undefined ? parseReference(t.ref) : { tag: t.tag, digest: t.digest };
+      noteEvent(ctx, 'delete', { repository: t.name, tag: ref.tag, digest: ref.digest && digestString(ref.digest) });
       ctx.status = 202;
       ctx.body = ''; // an empty body, not Koa's status text
     },

@@ -6,6 +6,7 @@ import { digestString, isName } from '../../shared/reference.js';
 import { RegistryError } from '../../shared/errors.js';
 import type { Access } from '../auth/rules.js';
 import { accessOf } from '../auth/middleware.js';
+import { canonicalUrl, noteEvent } from '../events/notifier.js';
 import { blobLocation, chunkRange, hasBody, requestSignal, uploadLocation, uploadRange } from '../http.js';
 import { digestParam, nameParam, queryOne, uploadIdParam } from '../params.js';
 import type { Registry } from '../store/index.js';
@@ -55,7 +56,11 @@ export function uploadHandlers(reg: Registry) {
       const mountDigest = queryOne(ctx.query.mount);
       if (mountDigest !== undefined) {
         const d = digestParam(mountDigest);
-        if (await mount(name, d, queryOne(ctx.query.from), accessOf(ctx))) return created(ctx, name, d);
+        if (await mount(name, d, queryOne(ctx.query.from), accessOf(ctx))) {
+          const size = await reg.blobs.size(d);
+          noteEvent(ctx, 'mount', { repository: name, digest: digestString(d), size, fromRepository: queryOne(ctx.query.from), url: canonicalUrl(ctx, blobLocation(name, d)) });
+          return created(ctx, name, d);
+        }
       }
       const digest = queryOne(ctx.query.digest);
       if (digest !== undefined) {

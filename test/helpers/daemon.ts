@@ -18,11 +18,11 @@ export interface TestDaemon {
 }
 
 export async function startDaemon(
-  opts: { root?: string; keepRoot?: boolean; inbox?: string; serve?: Partial<ServeOptions>; logger?: Logger } = {},
+  opts: { root?: string; keepRoot?: boolean; inbox?: string; notify?: string; serve?: Partial<ServeOptions>; logger?: Logger } = {},
 ): Promise<TestDaemon> {
   const root = opts.root ?? (await mkdtemp(join(tmpdir(), 'cairn-test-')));
   const server = await serve(
-    { root, listen: '127.0.0.1:0', logLevel: 'silent', inbox: opts.inbox, ...opts.serve },
+    { root, listen: '127.0.0.1:0', logLevel: 'silent', inbox: opts.inbox, notify: opts.notify, ...opts.serve },
     opts.logger ?? createLogger(process.env.CAIRN_TEST_LOG ?? 'silent'),
   );
   const address = server.address();

@@ -1,0 +1,132 @@
+// The JSON the page reads: repositories (searchable), a repository's tags, a tag's
+// history (the timeline), one revision in detail. Every list is paged with n/last,
+// so a store of 1,000 repositories or a tag of 1,000 revisions costs one page of
+// lookups per request, not all of them.
+import { parseManifest } from '../../shared/manifest.js';
+import { type Digest, digestString, isName, isTag, parseDigest, parseName, parseTag } from '../../shared/reference.js';
+import { RegistryError } from '../../shared/errors.js';
+import { type Page, paginate } from '../params.js';
+import type { Registry } from '../store/index.js';
+
+export const DEFAULT_PAGE = 50;
+const MAX_PAGE = 500;
+
+export function pageOf(query: Record<string, string | string[] | undefined>): Required<Pick<Page, 'n'>> & Page {
+  const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
+  const n = Number(one(query.n) ?? DEFAULT_PAGE);
+  if (!Number.isSafeInteger(n) || n < 1) throw new RegistryError('UNSUPPORTED', 'n must be a whole number ≥ 1', { status: 400 });
+  return { n: Math.min(n, MAX_PAGE), last: one(query.last) || undefined };
+}
+
+export function webApi(reg: Registry) {
+  async function sizeAndType(name: string, d: Digest) {
+    const [mediaType, size] = await Promise.all([reg.repos.revisionMediaType(name, d), reg.blobs.size(d)]);
+    return { mediaType, size };
+  }
+
+  return {
+    async repositories(q: string, page: Page) {
+      const all = await reg.repos.listRepositories();
+      const needle = q.trim().toLowerCase();
+      const matching = needle ? all.filter((r) => r.includes(needle)) : all;
+      const { items, next } = paginate(matching, (r) => r, page);
+      const repositories = await Promise.all(items.map(async (name) => ({ name, tags: (await reg.repos.listTags(name)).length })));
+      return { total: matching.length, repositories, next };
+    },
+
+    async tags(name: string, page: Page) {
+      const { items, next } = paginate(await reg.repos.listTags(name), (t) => t, page);
+      const tags = await Promise.all(
+        items.map(async (tag) => {
+          const [current, history] = await Promise.all([reg.repos.tagCurrent(name, tag), reg.repos.tagHistory(name, tag)]);
+          const entry = current && history.find((e) => e.digest.hex === current.hex);
+          return { tag, current: current && digestString(current), taggedAt: entry?.taggedAt, revisions: history.length };
+        }),
+      );
+      return { name, tags, next };
+    },
+
+    async history(name: string, tag: string, page: Page) {
+      const [all, current] = await Promise.all([reg.repos.tagHistory(name, tag), reg.repos.tagCurrent(name, tag)]);
+      const { items, next } = paginate(all, (e) => digestString(e.digest), page, false);
+      const entries = await Promise.all(
+        items.map(async (e) => ({
+          digest: digestString(e.digest),
+          taggedAt: e.taggedAt,
+          ...(await sizeAndType(name, e.digest)),
+          current: current !== undefined && current.hex === e.digest.hex,
+        })),
+      );
+      return { name, tag, current: current && digestString(current), total: all.length, entries, next };
+    },
+
+    async revision(name: string, d: Digest) {
+      const { mediaType, size } = await sizeAndType(name, d);
+      if (mediaType === undefined || size === undefined) {
+        throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${name}@${digestString(d)} is not known`);
+      }
+      const body = await reg.blobs.readAll(d);
+      let json: Record<string, unknown> = {};
+      try {
+        json = parseManifest(body, mediaType).json;
+      } catch {
+        // shown raw below; a manifest the store holds parsed once, so this is a damaged tree (fsck's job)
+      }
+      const descriptors = (v: unknown) => (Array.isArray(v) ? (v as Record<string, unknown>[]) : []);
+      const withPresence = async (list: Record<string, unknown>[]) =>
+        Promise.all(list.map(async (x) => ({ ...x, stored: typeof x.digest === 'string' && (await reg.blobs.size(parseDigest(x.digest))) !== undefined })));
+      const schema1Layers = descriptors(json.fsLayers).map((l) => ({ digest: l.blobSum, mediaType: 'application/vnd.docker.container.image.rootfs.diff+x-gtar' }));
+      const referrers = await Promise.all(
+        (await reg.repos.listReferrers(name, d)).map(async (r) => {
+          const info = await sizeAndType(name, r);
+          let artifactType: unknown;
+          try {
+            const m = parseManifest(await reg.blobs.readAll(r), info.mediaType);
+            artifactType = m.artifactType ?? (m.json.config as { mediaType?: string } | undefined)?.mediaType;
+          } catch {
+            artifactType = undefined;
+          }
+          return { digest: digestString(r), ...info, artifactType };
+        }),
+      );
+      const signatures = (await reg.signatures.list(d)).map((s) => ({
+        alg: s.header.alg,
+        key: s.header.jwk ? `jwk ${s.header.jwk.kty ?? ''} ${s.header.jwk.crv ?? ''} ${s.header.jwk.kid ?? ''}`.trim() : s.header.x5c ? `x5c chain of ${s.header.x5c.length}` : 'none',
+        signature: s.signature.slice(0, 24),
+      }));
+      const tags: string[] = [];
+      const history: string[] = [];
+      for (const tag of await reg.repos.listTags(name)) {
+        const cur = await reg.repos.tagCurrent(name, tag);
+        if (cur?.hex === d.hex) tags.push(tag);
+        if (await reg.repos.inTagHistory(name, tag, d)) history.push(tag);
+      }
+      return {
+        name,
+        digest: digestString(d),
+        mediaType,
+        size,
+        tags,
+        history,
+        config: json.config ?? null,
+        layers: await withPresence([...descriptors(json.layers), ...schema1Layers]),
+        manifests: descriptors(json.manifests),
+        subject: json.subject ?? null,
+        referrers,
+        signatures,
+        manifest: body.toString('utf8'),
+      };
+    },
+  };
+}
+
+export function nameQuery(v: unknown): string {
+  return parseName(typeof v === 'string' ? v : '');
+}
+export function tagQuery(v: unknown): string {
+  return parseTag(typeof v === 'string' ? v : '');
+}
+export function digestQuery(v: unknown): Digest {
+  return parseDigest(typeof v === 'string' ? v : '');
+}
+export { isName, isTag };

@@ -1,0 +1,56 @@
+// GET / (the page), /_ui/api/<list> (its JSON), /_ui/app.js and /_ui/style.css.
+// Read-only: nothing here writes to the root.
+import type { Context, Middleware } from 'koa';
+import { RegistryError } from '../../shared/errors.js';
+import type { Registry } from '../store/index.js';
+import { digestQuery, nameQuery, pageOf, tagQuery, webApi } from './api.js';
+import { APP_JS, STYLE_CSS } from './assets.js';
+import { renderPage } from './page.js';
+
+export interface WebHandlers {
+  page: Middleware;
+  api: Middleware;
+  asset: Middleware;
+}
+
+export function webHandlers(reg: Registry): WebHandlers {
+  const api = webApi(reg);
+  return {
+    async page(ctx: Context) {
+      // The first page of repositories is in the HTML: something to see before any script runs.
+      const first = await api.repositories('', { n: 100 });
+      ctx.type = 'text/html; charset=utf-8';
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = renderPage(first);
+    },
+
+    async api(ctx: Context) {
+      const q = ctx.query;
+      const page = pageOf(q);
+      ctx.set('Cache-Control', 'no-store');
+      switch (ctx.captures[0]) {
+        case 'repositories':
+          ctx.body = await api.repositories(typeof q.q === 'string' ? q.q : '', page);
+          return;
+        case 'tags':
+          ctx.body = await api.tags(nameQuery(q.repo), page);
+          return;
+        case 'history':
+          ctx.body = await api.history(nameQuery(q.repo), tagQuery(q.tag), page);
+          return;
+        case 'revision':
+          ctx.body = await api.revision(nameQuery(q.repo), digestQuery(q.digest));
+          return;
+        default:
+          throw new RegistryError('NOT_FOUND', `no endpoint at ${ctx.path}`);
+      }
+    },
+
+    async asset(ctx: Context) {
+      const js = ctx.captures[0] === 'app.js';
+      ctx.type = js ? 'text/javascript; charset=utf-8' : 'text/css; charset=utf-8';
+      ctx.set('Cache-Control', 'no-cache');
+      ctx.body = js ? APP_JS : STYLE_CSS;
+    },
+  };
+}

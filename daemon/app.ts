@@ -9,7 +9,7 @@ import type { NotifyConfig } from './events/config.js';
 import { Notifier } from './events/notifier.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
-import { routes } from './routes.js';
+import { createRouter } from './router.js';
 import { type Registry, openRegistry } from './store/index.js';
 import { webHandlers } from './web/handlers.js';
 
@@ -29,7 +29,7 @@ export function createApp(config: AppConfig): { app: Koa; registry: Registry; no
   const registry = openRegistry(config.root);
   const metrics = new Metrics(registry.paths, () => config.notify?.endpoints.map((e) => e.name) ?? []);
   const notifier = config.notify && new Notifier(registry.paths, config.notify, config.logger, metrics.deliveryHooks());
-  const router = routes(registry, { metrics: (ctx) => metrics.handler(ctx), web: webHandlers(registry) });
+  const router = createRouter(registry, { metrics: (ctx) => metrics.handler(ctx), web: webHandlers(registry) });
   const app = new Koa();
   app.silent = true; // errors are logged by errorEnvelope, not Koa's default handler
 

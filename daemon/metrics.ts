@@ -9,6 +9,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { readTextOrUndefined } from '../shared/fsx.js';
 import type { Paths } from '../shared/paths.js';
 import { EventQueue } from './events/queue.js';
+import { type HandlerName, matchRoute } from './routes.js';
 
 // Cache hits and misses: a hook for whatever cache the store grows. Module-level,
 // so a cache needs no handle on the app: `cacheHit('manifests')`.
@@ -157,20 +158,32 @@ export class Metrics {
   }
 }
 
-/** A route label from a small fixed set, so label values never grow with names or digests. */
+/** Metric labels by route handler: a small fixed set, so label values never grow with names or digests. */
+const LABELS: Record<HandlerName, string> = {
+  base: 'base',
+  catalog: 'catalog',
+  tags: 'tags',
+  tagHistory: 'tag_history',
+  revisions: 'revisions',
+  referrers: 'referrers',
+  uploadStart: 'uploads',
+  uploadPatch: 'upload',
+  uploadFinish: 'upload',
+  uploadStatus: 'upload',
+  uploadCancel: 'upload',
+  blobGet: 'blob',
+  blobDelete: 'blob',
+  manifestGet: 'manifest',
+  manifestPut: 'manifest',
+  manifestDelete: 'manifest',
+  metrics: 'metrics',
+  page: 'web',
+  pageApi: 'web',
+  pageAsset: 'web',
+};
+
+/** The route label of a request, from the route table (by path: a 405 counts where it was aimed). */
 export function routeOf(ctx: Context): string {
-  const p = ctx.path;
-  if (p === '/metrics') return 'metrics';
-  if (!p.startsWith('/v2/')) return p === '/' || p.startsWith('/_ui/') ? 'web' : 'other';
-  if (p === '/v2/' || p === '/v2') return 'base';
-  if (/^\/v2\/_catalog\/?$/.test(p)) return 'catalog';
-  if (/\/blobs\/uploads\/?$/.test(p)) return 'uploads';
-  if (/\/blobs\/uploads\/[^/]+$/.test(p)) return 'upload';
-  if (/\/blobs\/[^/]+$/.test(p)) return 'blob';
-  if (/\/manifests\/[^/]+(\/[^/]+)?$/.test(p)) return 'manifest';
-  if (/\/tags\/list\/?$/.test(p)) return 'tags';
-  if (/\/referrers\/[^/]+$/.test(p)) return 'referrers';
-  if (/\/_oci\/tag-history\/[^/]+$/.test(p)) return 'tag_history';
-  if (/\/_cairn\/revisions\/?$/.test(p)) return 'revisions';
-  return 'other';
+  const match = matchRoute(undefined, ctx.path);
+  return match ? LABELS[match.route.handler] : 'other';
 }

@@ -69,3 +69,17 @@ export function paginate<T>(items: T[], key: (item: T) => string, page: Page, so
 export function nextLink(path: string, n: number, last: string): string {
   return `<${path}?n=${n}&last=${encodeURIComponent(last)}>; rel="next"`;
 }
+
+/**
+ * The ways `<path>/manifests/<rest>` reads: `<name>/manifests/<reference>`, and
+ * `<name>/manifests/<tag>/<digest>` (the tag's history). Only a tag named
+ * `manifests` makes one path read both ways; nothing here is validated yet.
+ */
+export function manifestReadings(path: string): ({ name: string; ref: string } | { name: string; tag: string; digest: string })[] {
+  const out: ({ name: string; ref: string } | { name: string; tag: string; digest: string })[] = [];
+  const history = /^(.+)\/manifests\/([^/]+)\/([^/]+)$/.exec(path);
+  if (history) out.push({ name: history[1]!, tag: history[2]!, digest: history[3]! });
+  const plain = /^(.+)\/manifests\/([^/]+)$/.exec(path);
+  if (plain) out.push({ name: plain[1]!, ref: plain[2]! });
+  return out;
+}

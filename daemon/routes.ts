@@ -1,63 +1,79 @@
-// The route table: one line per endpoint. Repository names hold '/', so paths are
-// RegExps over the raw (undecoded) path; handlers read `ctx.captures`.
-import Router from '@koa/router';
-import type { Middleware } from 'koa';
-import { blobHandlers } from './handlers/blobs.js';
-import { listingHandlers } from './handlers/listing.js';
-import { manifestHandlers } from './handlers/manifests.js';
-import { referrerHandlers } from './handlers/referrers.js';
-import { uploadHandlers } from './handlers/uploads.js';
-import type { Registry } from './store/index.js';
-import type { WebHandlers } from './web/handlers.js';
+// The route table: one line per endpoint, with what each needs from auth. Repository
+// names hold '/', so paths are RegExps over the raw (undecoded) path; handlers read
+// `ctx.captures`. The router (router.ts) and the auth gate (auth/scope.ts) both
+// read this table.
+import { manifestReadings } from './params.js';
 
-/** What the daemon serves off the /v2/ tree: metrics and the read-only page. */
-export interface SiteHandlers {
-  metrics: Middleware;
-  web: WebHandlers;
+/**
+ * What a route needs: `base` any signed-in caller (the API check, metrics, the page);
+ * `catalog` the same, with the list filtered; an action on the repository it names.
+ */
+export type RouteNeed = 'base' | 'catalog' | 'pull' | 'push' | 'delete';
+
+export type HandlerName =
+  | 'base' | 'catalog' | 'tags' | 'tagHistory' | 'revisions' | 'referrers'
+  | 'uploadStart' | 'uploadPatch' | 'uploadFinish' | 'uploadStatus' | 'uploadCancel'
+  | 'blobGet' | 'blobDelete' | 'manifestGet' | 'manifestPut' | 'manifestDelete'
+  | 'metrics' | 'page' | 'pageApi' | 'pageAsset';
+
+export interface Route {
+  /** GET routes answer HEAD too. */
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+  path: RegExp;
+  need: RouteNeed;
+  handler: HandlerName;
+  /** The repositories a match names (default: the first capture). */
+  names?: (captures: string[]) => string[];
+  /** Served only with the site handlers (off the /v2/ tree). */
+  site?: boolean;
 }
 
 const N = '(.+)'; // a repository name; validated by the handler
 const ONE = '[^/]+';
 const SEG = `(${ONE})`; // one path segment, captured
+const MANIFEST = `(.+/manifests/${ONE}(?:/${ONE})?)`; // <reference> or <tag>/<digest>: the handler splits it
 
-const path = (pattern: string) => new RegExp(`^/v2/${pattern}$`);
+const v2 = (pattern: string) => new RegExp(`^/v2/${pattern}$`);
+/** A manifest path that reads two ways (a tag named `manifests`) names both repositories. */
+const manifestNames = ([path]: string[]) => manifestReadings(path ?? '').map((r) => r.name);
 
-export function routes(reg: Registry, site?: SiteHandlers): Router {
-  const blobs = blobHandlers(reg);
-  const uploads = uploadHandlers(reg);
-  const manifests = manifestHandlers(reg);
-  const listing = listingHandlers(reg);
-  const referrers = referrerHandlers(reg);
+export const ROUTES: readonly Route[] = [
+  { method: 'GET', path: /^\/v2\/?$/, need: 'base', handler: 'base' },
+  { method: 'GET', path: v2('_catalog/?'), need: 'catalog', handler: 'catalog' },
+  { method: 'GET', path: v2(`${N}/tags/list/?`), need: 'pull', handler: 'tags' },
+  { method: 'GET', path: v2(`${N}/_oci/tag-history/${SEG}`), need: 'pull', handler: 'tagHistory' },
+  { method: 'GET', path: v2(`${N}/_cairn/revisions/?`), need: 'pull', handler: 'revisions' },
+  { method: 'GET', path: v2(`${N}/referrers/${SEG}`), need: 'pull', handler: 'referrers' },
 
-  const r = new Router();
-  r.get(/^\/v2\/?$/, (ctx) => void (ctx.body = {}));
-  r.get(path('_catalog/?'), listing.catalog);
-  r.get(path(`${N}/tags/list/?`), listing.tags);
-  r.get(path(`${N}/_oci/tag-history/${SEG}`), listing.tagHistory);
-  r.get(path(`${N}/_cairn/revisions/?`), listing.revisions);
-  r.get(path(`${N}/referrers/${SEG}`), referrers.list);
+  { method: 'POST', path: v2(`${N}/blobs/uploads/?`), need: 'push', handler: 'uploadStart' },
+  { method: 'PATCH', path: v2(`${N}/blobs/uploads/${SEG}`), need: 'push', handler: 'uploadPatch' },
+  { method: 'PUT', path: v2(`${N}/blobs/uploads/${SEG}`), need: 'push', handler: 'uploadFinish' },
+  { method: 'GET', path: v2(`${N}/blobs/uploads/${SEG}`), need: 'push', handler: 'uploadStatus' },
+  { method: 'DELETE', path: v2(`${N}/blobs/uploads/${SEG}`), need: 'push', handler: 'uploadCancel' },
 
-  r.post(path(`${N}/blobs/uploads/?`), uploads.start);
-  r.patch(path(`${N}/blobs/uploads/${SEG}`), uploads.patch);
-  r.put(path(`${N}/blobs/uploads/${SEG}`), uploads.finish);
-  r.get(path(`${N}/blobs/uploads/${SEG}`), uploads.status);
-  r.delete(path(`${N}/blobs/uploads/${SEG}`), uploads.cancel);
+  { method: 'GET', path: v2(`${N}/blobs/${SEG}`), need: 'pull', handler: 'blobGet' },
+  { method: 'DELETE', path: v2(`${N}/blobs/${SEG}`), need: 'delete', handler: 'blobDelete' },
 
-  r.get(path(`${N}/blobs/${SEG}`), blobs.get); // HEAD too
-  r.delete(path(`${N}/blobs/${SEG}`), blobs.delete);
+  { method: 'GET', path: v2(MANIFEST), need: 'pull', handler: 'manifestGet', names: manifestNames },
+  { method: 'PUT', path: v2(MANIFEST), need: 'push', handler: 'manifestPut', names: manifestNames },
+  { method: 'DELETE', path: v2(MANIFEST), need: 'delete', handler: 'manifestDelete', names: manifestNames },
 
-  // <reference> or <tag>/<digest>: the handler splits the path.
-  const MANIFEST = `(.+/manifests/${ONE}(?:/${ONE})?)`;
-  r.get(path(MANIFEST), manifests.get); // HEAD too
-  r.put(path(MANIFEST), manifests.put);
-  r.delete(path(MANIFEST), manifests.delete);
+  { method: 'GET', path: /^\/metrics$/, need: 'base', handler: 'metrics', site: true },
+  { method: 'GET', path: /^\/$/, need: 'base', handler: 'page', site: true },
+  { method: 'GET', path: /^\/_ui\/api\/(repositories|tags|history|revision)$/, need: 'base', handler: 'pageApi', site: true },
+  { method: 'GET', path: /^\/_ui\/(app\.js|style\.css)$/, need: 'base', handler: 'pageAsset', site: true },
+];
 
-  // Off the /v2/ tree. (Behind auth, once there is auth: see README "Metrics".)
-  if (site) {
-    r.get('/metrics', site.metrics);
-    r.get(/^\/$/, site.web.page);
-    r.get(/^\/_ui\/api\/(repositories|tags|history|revision)$/, site.web.api);
-    r.get(/^\/_ui\/(app\.js|style\.css)$/, site.web.asset);
+/**
+ * The route a request takes: by method and raw path, or by path alone when `method`
+ * is undefined (the first route whose path matches, whatever its method).
+ */
+export function matchRoute(method: string | undefined, rawPath: string): { route: Route; captures: string[] } | undefined {
+  const asRouted = method === 'HEAD' ? 'GET' : method;
+  for (const route of ROUTES) {
+    if (asRouted !== undefined && route.method !== asRouted) continue;
+    const m = route.path.exec(rawPath);
+    if (m) return { route, captures: m.slice(1) };
   }
-  return r;
+  return undefined;
 }

@@ -6,7 +6,7 @@ import { MAX_MANIFEST_BYTES } from '../../shared/manifest.js';
 import { type Digest, digestString, isName, isTag, parseReference } from '../../shared/reference.js';
 import { canonicalUrl, noteEvent } from '../events/notifier.js';
 import { manifestLocation, readBody } from '../http.js';
-import { digestParam, nameParam, queryAll, tagParam } from '../params.js';
+import { digestParam, manifestReadings, nameParam, queryAll, tagParam } from '../params.js';
 import type { Registry } from '../store/index.js';
 import type { Revision } from '../store/manifests.js';
 
@@ -22,17 +22,14 @@ export function manifestHandlers(reg: Registry) {
    * `a/manifests`, when it exists, wins.
    */
   async function target(ctx: Context): Promise<Target> {
-    const path = ctx.captures[0] ?? '';
-    const history = /^(.+)\/manifests\/([^/]+)\/([^/]+)$/.exec(path);
-    const plain = /^(.+)\/manifests\/([^/]+)$/.exec(path);
-    if (history && isName(history[1]!) && isTag(history[2]!)) {
-      const plainName = plain?.[1];
-      if (!(plainName && isName(plainName) && (await reg.repos.repositoryExists(plainName)))) {
-        return { name: history[1]!, tag: history[2]!, digest: digestParam(history[3]) };
-      }
+    const readings = manifestReadings(ctx.captures[0] ?? '');
+    const history = readings.find((r) => 'tag' in r && isName(r.name) && isTag(r.tag));
+    const plain = readings.find((r) => 'ref' in r);
+    if (history && 'tag' in history && !(plain && isName(plain.name) && (await reg.repos.repositoryExists(plain.name)))) {
+      return { name: history.name, tag: history.tag, digest: digestParam(history.digest) };
     }
-    if (!plain) throw new RegistryError('NOT_FOUND', `no endpoint at ${ctx.path}`);
-    return { name: nameParam(plain[1]), ref: plain[2]!.replace(/%3a/gi, ':') };
+    if (!plain || !('ref' in plain)) throw new RegistryError('NOT_FOUND', `no endpoint at ${ctx.path}`);
+    return { name: nameParam(plain.name), ref: plain.ref.replace(/%3a/gi, ':') };
   }
 
   async function resolve(t: Target): Promise<Revision> {

@@ -1,0 +1,59 @@
+// Builds the Koa router from the route table (routes.ts) and the handlers.
+import Router from '@koa/router';
+import type { Middleware } from 'koa';
+import { blobHandlers } from './handlers/blobs.js';
+import { listingHandlers } from './handlers/listing.js';
+import { manifestHandlers } from './handlers/manifests.js';
+import { referrerHandlers } from './handlers/referrers.js';
+import { uploadHandlers } from './handlers/uploads.js';
+import { type HandlerName, ROUTES } from './routes.js';
+import type { Registry } from './store/index.js';
+import type { WebHandlers } from './web/handlers.js';
+
+/** What the daemon serves off the /v2/ tree: metrics and the read-only page. */
+export interface SiteHandlers {
+  metrics: Middleware;
+  web: WebHandlers;
+}
+
+export function createRouter(reg: Registry, site?: SiteHandlers): Router {
+  const blobs = blobHandlers(reg);
+  const uploads = uploadHandlers(reg);
+  const manifests = manifestHandlers(reg);
+  const listing = listingHandlers(reg);
+  const unserved: Middleware = () => undefined; // never registered: site routes without site handlers
+  const handlers: Record<HandlerName, Middleware> = {
+    base: (ctx) => void (ctx.body = {}),
+    catalog: listing.catalog,
+    tags: listing.tags,
+    tagHistory: listing.tagHistory,
+    revisions: listing.revisions,
+    referrers: referrerHandlers(reg).list,
+    uploadStart: uploads.start,
+    uploadPatch: uploads.patch,
+    uploadFinish: uploads.finish,
+    uploadStatus: uploads.status,
+    uploadCancel: uploads.cancel,
+    blobGet: blobs.get,
+    blobDelete: blobs.delete,
+    manifestGet: manifests.get,
+    manifestPut: manifests.put,
+    manifestDelete: manifests.delete,
+    metrics: site?.metrics ?? unserved,
+    page: site?.web.page ?? unserved,
+    pageApi: site?.web.api ?? unserved,
+    pageAsset: site?.web.asset ?? unserved,
+  };
+  const r = new Router();
+  for (const route of ROUTES) {
+    if (route.site && !site) continue;
+    const handler = handlers[route.handler];
+    // register() takes no RegExp paths; the verb methods do (and a GET answers HEAD too).
+    if (route.method === 'GET') r.get(route.path, handler);
+    else if (route.method === 'POST') r.post(route.path, handler);
+    else if (route.method === 'PATCH') r.patch(route.path, handler);
+    else if (route.method === 'PUT') r.put(route.path, handler);
+    else r.delete(route.path, handler);
+  }
+  return r;
+}

@@ -17,6 +17,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { ACTIONS, type Action } from './scope.js';
+import { repositoryGlob } from '../../shared/glob.js';
 
 /** Who is asking: a user name, or undefined for an anonymous caller. */
 export interface Identity {
@@ -54,7 +55,7 @@ export class Rules {
   /** Without a rules file: every signed-in user may do everything, anonymous callers nothing. */
   static signedInMayAll(): Rules {
     return new Rules(
-      [{ globs: [globToRegExp('**')], users: new Set(), groups: new Set(), anonymous: false, authenticated: true, actions: new Set(ACTIONS) }],
+      [{ globs: [repositoryGlob('**')], users: new Set(), groups: new Set(), anonymous: false, authenticated: true, actions: new Set(ACTIONS) }],
       new Map(),
     );
   }
@@ -95,7 +96,7 @@ export class Rules {
       const actions = strings(r.actions, `${at}.actions`, fail);
       for (const a of actions) if (!(ACTIONS as string[]).includes(a)) fail(`${at}: unknown action "${a}" (pull, push, delete)`);
       const rule: Rule = {
-        globs: strings(r.repositories, `${at}.repositories`, fail).map(globToRegExp),
+        globs: strings(r.repositories, `${at}.repositories`, fail).map(repositoryGlob),
         users: new Set(r.users === undefined ? [] : strings(r.users, `${at}.users`, fail)),
         groups: new Set(r.groups === undefined ? [] : strings(r.groups, `${at}.groups`, fail)),
         anonymous: r.anonymous === true,
@@ -136,20 +137,6 @@ export class Rules {
       },
     };
   }
-}
-
-export function globToRegExp(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*' && glob[i + 1] === '*') {
-      re += '.*';
-      i++;
-    } else if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
 }
 
 function isObject(v: unknown): boolean {

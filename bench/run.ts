@@ -1,0 +1,80 @@
+// `npm run bench [-- --quick] [-- --json FILE]`: Cairn and CNCF Distribution side
+// by side in one run. Starts both over fresh temp roots on free ports, measures the
+// machine's ceilings, runs every scenario against both (alternating which goes
+// first), prints the table, optionally writes it as JSON. Installs nothing.
+import { writeFile, rm } from 'node:fs/promises';
+import { cpus, loadavg, totalmem } from 'node:os';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { bigBlob, sameBlob } from './blobs.js';
+import { measureCeilings } from './ceilings.js';
+import { gcScenario } from './gc.js';
+import { manifestGets } from './manifests.js';
+import { type Context, type Row, sizes } from './scenario.js';
+import { requireDistribution, startCairn, startDistribution, tempBase } from './servers.js';
+import { type Meta, renderTable } from './table.js';
+import { smallImages, tagsScenario } from './tags.js';
+
+const SCENARIOS: Record<string, (ctx: Context) => Promise<Row[]>> = {
+  blob: bigBlob,
+  manifest: manifestGets,
+  small: smallImages,
+  tags: tagsScenario,
+  'same-blob': sameBlob,
+  gc: gcScenario, // last: it collects what the others pushed
+};
+
+const argv = await yargs(hideBin(process.argv))
+  .scriptName('npm run bench --')
+  .option('quick', { type: 'boolean', default: false, describe: 'shrink every scenario (64 MiB blob, 2 s loads, 500 tags) for a smoke run' })
+  .option('json', { type: 'string', describe: 'also write the results as JSON to this file' })
+  .option('only', { type: 'array', string: true, choices: Object.keys(SCENARIOS), describe: 'run only these scenarios' })
+  .option('cpu-prof', { type: 'string', describe: 'start Cairn under node --cpu-prof, writing profiles to this directory' })
+  .option('keep', { type: 'boolean', default: false, describe: 'keep the temp roots (their path is printed)' })
+  .strict()
+  .help()
+  .parseAsync();
+
+const distributionVersion = requireDistribution();
+const log = (msg: string) => process.stderr.write(`${msg}\n`);
+const started = Date.now();
+const loadavgStart = loadavg();
+const s = sizes(argv.quick);
+const base = await tempBase();
+log(`bench: temp roots under ${base}; load average ${loadavgStart.map((x) => x.toFixed(2)).join(' ')}`);
+
+log('ceilings…');
+const ceilings = await measureCeilings(base, s.blobBytes, 2);
+log(`  sha256 ${ceilings.sha256MiBs.toFixed(0)}, write+fsync ${ceilings.writeFsyncMiBs.toFixed(0)}, loopback discard ${ceilings.loopbackDiscardMiBs.toFixed(0)}, loopback file ${ceilings.loopbackFileMiBs.toFixed(0)} MiB/s`);
+
+const cairn = await startCairn(base, { cpuProfDir: argv['cpu-prof'] });
+const distribution = await startDistribution(base);
+const rows: Row[] = [];
+try {
+  const ctx: Context = { cairn, distribution, sizes: s, ceilings, log };
+  for (const [name, scenario] of Object.entries(SCENARIOS)) {
+    if (argv.only && !argv.only.includes(name)) continue;
+    log(`${name}…`);
+    rows.push(...(await scenario(ctx)));
+  }
+} finally {
+  cairn.client.close();
+  distribution.client.close();
+  await Promise.all([cairn.stop(), distribution.stop()]);
+  if (!argv.keep) await rm(base, { recursive: true, force: true });
+}
+
+const cpu = cpus();
+const meta: Meta = {
+  date: new Date().toISOString(),
+  command: `npm run bench --${process.argv.slice(2).map((a) => ` ${a}`).join('')}`,
+  machine: `${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, shared with the client and other work`,
+  node: process.version,
+  distribution: distributionVersion,
+  loadavgStart,
+  loadavgEnd: loadavg(),
+  quick: argv.quick,
+  seconds: (Date.now() - started) / 1000,
+};
+process.stdout.write(`${renderTable(meta, ceilings, rows)}\n`);
+if (argv.json) await writeFile(argv.json, `${JSON.stringify({ meta, ceilings, rows }, null, 2)}\n`);

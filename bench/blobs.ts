@@ -3,7 +3,7 @@
 import { randomFillSync } from 'node:crypto';
 import { type Blob, blob, pullVerified, pushChunked, pushMonolithic } from './images.js';
 import { MiB, expectStatus, median, pool, timed } from './http.js';
-import { type Context, type Row, alternate, row, rssRow, withPeakRss } from './scenario.js';
+import { type Context, type Row, type Usage, alternate, mergeUsage, row, usageRows, withUsage } from './scenario.js';
 import type { Kind } from './servers.js';
 
 const REPO = 'bench/big';
@@ -24,16 +24,14 @@ export async function bigBlob(ctx: Context): Promise<Row[]> {
   >;
   const pushed: Partial<Record<Kind, string>> = {};
 
-  const peaks = { push: { cairn: 0, distribution: 0 }, pull: { cairn: 0, distribution: 0 } };
-  const keepPeak = (which: 'push' | 'pull', p: { cairn?: number; distribution?: number }) => {
-    peaks[which].cairn = Math.max(peaks[which].cairn, p.cairn ?? 0);
-    peaks[which].distribution = Math.max(peaks[which].distribution, p.distribution ?? 0);
-  };
+  const none: Usage = { rss: {}, cpu: {} };
+  const usage = { push: none, pull: none };
+  const keepUsage = (which: 'push' | 'pull', u: Usage) => (usage[which] = mergeUsage(usage[which], u));
 
   for (let round = 0; round < blobRounds; round++) {
-    keepPeak(
+    keepUsage(
       'push',
-      await withPeakRss(ctx, () =>
+      await withUsage(ctx, () =>
         alternate(ctx, round, async (s) => {
           // One buffer, changed before each push: a blob this target has not seen (hashed outside the timing).
           const mono = fresh();
@@ -49,9 +47,9 @@ export async function bigBlob(ctx: Context): Promise<Row[]> {
     );
   }
   for (let round = 0; round < blobRounds; round++) {
-    keepPeak(
+    keepUsage(
       'pull',
-      await withPeakRss(ctx, () =>
+      await withUsage(ctx, () =>
         alternate(ctx, round, async (s) => {
           const p = await timed(() => pullVerified(s.client, REPO, pushed[s.kind]!));
           speeds.pull[s.kind].push(mib / p.seconds);
@@ -90,8 +88,8 @@ export async function bigBlob(ctx: Context): Promise<Row[]> {
       ratioTarget: 1.2,
       note: `median of ${speeds.pull.cairn.length}; loopback-file ceiling ${ctx.ceilings.loopbackFileMiBs.toFixed(0)} MiB/s (client does not hash there)`,
     }),
-    rssRow(`${group}: push`, peaks.push.cairn, peaks.push.distribution),
-    rssRow(`${group}: pull`, peaks.pull.cairn, peaks.pull.distribution),
+    ...usageRows(`${group}: ${blobRounds} × both pushes`, usage.push),
+    ...usageRows(`${group}: ${blobRounds} × pull`, usage.pull),
   ];
 }
 
@@ -101,7 +99,7 @@ export async function sameBlob(ctx: Context): Promise<Row[]> {
   const b = blob(randomFillSync(Buffer.allocUnsafe(bytes)));
   const secs: Partial<Record<Kind, number>> = {};
   const ok: Partial<Record<Kind, number>> = {};
-  const peaks = await withPeakRss(ctx, () =>
+  const usage = await withUsage(ctx, () =>
     alternate(ctx, 0, async (s) => {
       const { seconds, value } = await timed(() =>
         pool(Array.from({ length: n }, (_, i) => i), n, async () => {
@@ -135,6 +133,6 @@ export async function sameBlob(ctx: Context): Promise<Row[]> {
       extra: { text: `all ${n} succeed`, pass: ok.cairn === n },
       note: `succeeded: Cairn ${ok.cairn}/${n}, Distribution ${ok.distribution}/${n}`,
     }),
-    rssRow(group, peaks.cairn, peaks.distribution),
+    ...usageRows(group, usage),
   ];
 }

@@ -4,14 +4,13 @@
 // beside its serving daemon, which a probe keeps asking for manifests; Distribution
 // is stopped first, as its docs require, and started again afterwards.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { blob, image, pushMonolithic, putManifest } from './images.js';
 import { expectStatus, pool, timed } from './http.js';
-import { type Context, type Row, row, rssRow } from './scenario.js';
-import type { Kind, Server } from './servers.js';
+import { type Context, type Row, row, usageRows } from './scenario.js';
+import { type Kind, type Server, cpuSecondsOf, peakRssOf } from './servers.js';
 
 const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
 const REPO = 'gc/churn';
@@ -19,6 +18,8 @@ const REPO = 'gc/churn';
 interface Outcome {
   seconds: number;
   gcPeakMiB?: number;
+  gcCpu?: number;
+  daemonCpu?: number;
   revisionsBefore: number;
   revisionsAfter: number;
   blobsBefore: number;
@@ -64,8 +65,8 @@ export async function gcScenario(ctx: Context): Promise<Row[]> {
         `revisions of ${REPO}: Cairn ${c.revisionsBefore}→${c.revisionsAfter}, Distribution ${d.revisionsBefore}→${d.revisionsAfter}; ` +
         `blob files: Cairn ${c.blobsBefore}→${c.blobsAfter}, Distribution ${d.blobsBefore}→${d.blobsAfter}; Cairn: ${c.note}; Distribution: ${d.note}`,
     }),
-    rssRow(`${group}: GC process`, c.gcPeakMiB, d.gcPeakMiB),
-    rssRow(`${group}: Cairn daemon during its GC`, c.daemonPeakMiB, undefined),
+    ...usageRows(`${group}: the GC process`, { rss: { cairn: c.gcPeakMiB, distribution: d.gcPeakMiB }, cpu: { cairn: c.gcCpu, distribution: d.gcCpu } }),
+    ...usageRows(`${group}: Cairn's daemon while its GC runs`, { rss: { cairn: c.daemonPeakMiB }, cpu: { cairn: c.daemonCpu } }),
   ];
 }
 
@@ -73,12 +74,15 @@ async function cairnGc(ctx: Context, s: Server, keep: string): Promise<Outcome> 
   const revisionsBefore = await countRevisions(s);
   const blobsBefore = await countBlobs(s);
   s.resetPeak();
+  const cpu0 = s.cpuSeconds();
   let stop = false;
   let ok = 0;
   let failed = 0;
-  // The daemon keeps serving: GETs by tag (the kept revision) and of the tags repository run throughout.
+  // The daemon keeps serving: a light, steady load (a manifest GET by tag and a tags/list
+  // every 10 ms) runs throughout; a tight loop would only take CPU from the GC on 2 cores.
   const probe = (async () => {
     while (!stop) {
+      await new Promise((r) => setTimeout(r, 10));
       for (const path of [`/v2/${REPO}/manifests/latest`, `/v2/${REPO}/tags/list`]) {
         try {
           const r = await s.client.request('GET', path, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } });
@@ -90,16 +94,20 @@ async function cairnGc(ctx: Context, s: Server, keep: string): Promise<Outcome> 
       }
     }
   })();
-  const run = await timed(() => runChild(process.execPath, [CLI, 'gc', '--root', s.root, '--grace', '0s', '--json']));
+  const prof = ctx.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${ctx.cpuProfDir}`, '--cpu-prof-name=cairn-gc.cpuprofile'] : [];
+  const run = await timed(() => runChild(process.execPath, [...prof, CLI, 'gc', '--root', s.root, '--grace', '0s', '--json']));
   stop = true;
   await probe;
   const daemonPeakMiB = s.peakRssMiB();
+  const cpu1 = s.cpuSeconds();
   if (run.value.code !== 0) throw new Error(`cairn gc exited ${run.value.code}: ${run.value.stderr}`);
   const report = JSON.parse(run.value.stdout) as { revisionsRemoved: number; blobsRemoved: number; bytesFreed: number };
   await verifyKept(s, keep);
   return {
     seconds: run.seconds,
     gcPeakMiB: run.value.peakMiB,
+    gcCpu: run.value.cpu,
+    daemonCpu: cpu0 === undefined || cpu1 === undefined ? undefined : cpu1 - cpu0,
     revisionsBefore,
     revisionsAfter: await countRevisions(s),
     blobsBefore,
@@ -120,7 +128,7 @@ async function distributionGc(ctx: Context, s: Server, keep: string): Promise<Ou
   await s.restart();
   await verifyKept(s, keep);
   ctx.log('  distribution: restarted after its GC; the kept revision still serves');
-  return { seconds: run.seconds, gcPeakMiB: run.value.peakMiB, revisionsBefore, revisionsAfter, blobsBefore, blobsAfter, note: 'offline (server stopped)' };
+  return { seconds: run.seconds, gcPeakMiB: run.value.peakMiB, gcCpu: run.value.cpu, revisionsBefore, revisionsAfter, blobsBefore, blobsAfter, note: 'offline (server stopped)' };
 }
 
 async function verifyKept(s: Server, digest: string): Promise<void> {
@@ -129,28 +137,25 @@ async function verifyKept(s: Server, digest: string): Promise<void> {
   if (r.headers['docker-content-digest'] !== digest) throw new Error(`${s.kind}: ${REPO}:latest is ${r.headers['docker-content-digest']} after GC, not ${digest}`);
 }
 
-/** Runs a command, sampling its peak RSS from /proc while it runs. */
-function runChild(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; peakMiB?: number }> {
+/** Runs a command, sampling its peak RSS and CPU time from /proc while it runs (CPU: the last sample, within 20 ms of the end). */
+function runChild(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; peakMiB?: number; cpu?: number }> {
   return new Promise((ok, fail) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let peak = 0;
+    let cpu: number | undefined;
     child.stdout.on('data', (d: Buffer) => (stdout = (stdout + d.toString()).slice(-1_000_000))); // garbage-collect lists every blob it marks
     child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8000)));
     const sample = () => {
-      try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-        if (m) peak = Math.max(peak, Number(m[1]) / 1024);
-      } catch {
-        // gone
-      }
+      peak = Math.max(peak, peakRssOf(child.pid!) ?? 0);
+      cpu = cpuSecondsOf(child.pid!) ?? cpu;
     };
     const timer = setInterval(sample, 20);
     child.once('error', fail);
     child.once('exit', (code) => {
       clearInterval(timer);
-      ok({ code, stdout, stderr, peakMiB: peak || undefined });
+      ok({ code, stdout, stderr, peakMiB: peak || undefined, cpu });
     });
   });
 }

@@ -3,7 +3,7 @@
 // the same two cores as the servers, for both targets alike.
 import autocannon from 'autocannon';
 import { OCI_MANIFEST, pushImage, smallImage } from './images.js';
-import { type Context, type Row, alternate, row, rssRow, withPeakRss } from './scenario.js';
+import { type Context, type Row, alternate, row, usageRows, withUsage } from './scenario.js';
 import type { Kind, Server } from './servers.js';
 
 const REPO = 'bench/manifest';
@@ -36,7 +36,7 @@ export async function manifestGets(ctx: Context): Promise<Row[]> {
   let round = 0;
   for (const [by, ref] of refs) {
     const results: Partial<Record<Kind, Load>> = {};
-    const peaks = await withPeakRss(ctx, () =>
+    const usage = await withUsage(ctx, () =>
       alternate(ctx, round++, async (s) => {
         const l = await load(s, `/v2/${REPO}/manifests/${ref}`, ctx.sizes.loadSeconds);
         results[s.kind] = l;
@@ -66,7 +66,7 @@ export async function manifestGets(ctx: Context): Promise<Row[]> {
         distribution: results.distribution!.p99,
         ratioTarget: 1 / 3,
       }),
-      rssRow(group, peaks.cairn, peaks.distribution),
+      ...usageRows(group, usage),
     );
   }
   return rows;

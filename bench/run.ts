@@ -51,7 +51,7 @@ const cairn = await startCairn(base, { cpuProfDir: argv['cpu-prof'] });
 const distribution = await startDistribution(base);
 const rows: Row[] = [];
 try {
-  const ctx: Context = { cairn, distribution, sizes: s, ceilings, log };
+  const ctx: Context = { cairn, distribution, sizes: s, ceilings, log, cpuProfDir: argv['cpu-prof'] };
   for (const [name, scenario] of Object.entries(SCENARIOS)) {
     if (argv.only && !argv.only.includes(name)) continue;
     log(`${name}…`);

@@ -38,6 +38,8 @@ export interface Context {
   sizes: Sizes;
   ceilings: Ceilings;
   log: (msg: string) => void;
+  /** Set with --cpu-prof: one-shot Cairn commands (gc) are profiled too. */
+  cpuProfDir?: string;
 }
 
 export type Better = 'higher' | 'lower';
@@ -101,17 +103,45 @@ function fmtRatio(x: number): string {
   return Math.abs(x - 1 / 3) < 1e-9 ? '⅓' : String(x);
 }
 
-/** Peak-RSS rows for one scenario group: Cairn must stay under 150 MiB. */
-export function rssRow(group: string, cairn: number | undefined, distribution: number | undefined): Row {
-  return row({
-    group,
-    metric: 'peak RSS',
-    unit: 'MiB',
-    better: 'lower',
-    cairn,
-    distribution,
-    extra: { text: 'Cairn ≤ 150 MiB', pass: cairn !== undefined && cairn <= 150 },
-  });
+export interface PerTarget {
+  cairn?: number;
+  distribution?: number;
+}
+
+/** What the servers used during a scenario: peak RSS (MiB) and CPU time (s). */
+export interface Usage {
+  rss: PerTarget;
+  cpu: PerTarget;
+}
+
+/** Two parts of one scenario: the higher peak, the sum of CPU time. */
+export function mergeUsage(a: Usage, b: Usage): Usage {
+  const max = (x?: number, y?: number) => (x === undefined ? y : y === undefined ? x : Math.max(x, y));
+  const sum = (x?: number, y?: number) => (x === undefined ? y : y === undefined ? x : x + y);
+  return {
+    rss: { cairn: max(a.rss.cairn, b.rss.cairn), distribution: max(a.rss.distribution, b.rss.distribution) },
+    cpu: { cairn: sum(a.cpu.cairn, b.cpu.cairn), distribution: sum(a.cpu.distribution, b.cpu.distribution) },
+  };
+}
+
+/**
+ * Peak RSS (Cairn must stay under 150 MiB) and the servers' CPU time for one
+ * scenario group. CPU seconds hold up under a loaded machine better than wall time:
+ * they say what each server spent, not what the scheduler gave it.
+ */
+export function usageRows(group: string, u: Usage): Row[] {
+  return [
+    row({
+      group,
+      metric: 'peak RSS',
+      unit: 'MiB',
+      better: 'lower',
+      cairn: u.rss.cairn,
+      distribution: u.rss.distribution,
+      extra: { text: 'Cairn ≤ 150 MiB', pass: u.rss.cairn !== undefined && u.rss.cairn <= 150 },
+    }),
+    row({ group, metric: 'server CPU time (user + sys)', unit: 'CPU s', better: 'lower', cairn: u.cpu.cairn, distribution: u.cpu.distribution }),
+  ];
 }
 
 /** Runs `fn` once per target, alternating which goes first by `round`. */
@@ -120,10 +150,16 @@ export async function alternate(ctx: Context, round: number, fn: (s: Server) => 
   for (const s of order) await fn(s);
 }
 
-/** Resets both servers' peak RSS, runs `fn`, returns the peaks. */
-export async function withPeakRss<T>(ctx: Context, fn: () => Promise<T>): Promise<{ value: T; cairn?: number; distribution?: number }> {
+/** Resets both servers' peak RSS, runs `fn`, returns the peaks and the CPU time each server used. */
+export async function withUsage(ctx: Context, fn: () => Promise<unknown>): Promise<Usage> {
   ctx.cairn.resetPeak();
   ctx.distribution.resetPeak();
-  const value = await fn();
-  return { value, cairn: ctx.cairn.peakRssMiB(), distribution: ctx.distribution.peakRssMiB() };
+  const c0 = ctx.cairn.cpuSeconds();
+  const d0 = ctx.distribution.cpuSeconds();
+  await fn();
+  const delta = (now?: number, then?: number) => (now === undefined || then === undefined ? undefined : now - then);
+  return {
+    rss: { cairn: ctx.cairn.peakRssMiB(), distribution: ctx.distribution.peakRssMiB() },
+    cpu: { cairn: delta(ctx.cairn.cpuSeconds(), c0), distribution: delta(ctx.distribution.cpuSeconds(), d0) },
+  };
 }

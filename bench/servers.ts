@@ -24,6 +24,8 @@ export interface Server {
   resetPeak(): boolean;
   /** Peak resident set in MiB since the last reset, or undefined when the process is gone. */
   peakRssMiB(): number | undefined;
+  /** CPU seconds (user + system, all threads) the process has used so far. */
+  cpuSeconds(): number | undefined;
   stop(): Promise<void>;
   /** Starts the same server again over the same root and port (Distribution, after its offline GC). */
   restart(): Promise<void>;
@@ -131,14 +133,8 @@ async function managed(kind: Kind, root: string, port: number, launch: () => Chi
         return false;
       }
     },
-    peakRssMiB() {
-      try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-        return m ? Number(m[1]) / 1024 : undefined;
-      } catch {
-        return undefined;
-      }
-    },
+    peakRssMiB: () => peakRssOf(child.pid!),
+    cpuSeconds: () => cpuSecondsOf(child.pid!),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
@@ -168,6 +164,28 @@ async function waitReady(url: string, died: () => boolean, stderr: () => string,
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`${kind} did not answer ${url}/v2/ within 20 s:\n${stderr()}`);
+}
+
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+/** utime + stime from /proc/<pid>/stat, in seconds. */
+export function cpuSecondsOf(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+/** VmHWM from /proc/<pid>/status, in MiB. */
+export function peakRssOf(pid: number): number | undefined {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function tempBase(): Promise<string> {

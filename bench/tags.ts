@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { type Image, pushImage, putManifest, smallImage } from './images.js';
 import { type Client, expectStatus, median, pool, timed } from './http.js';
-import { type Context, type Row, alternate, row, rssRow, withPeakRss } from './scenario.js';
+import { type Context, type Row, alternate, row, usageRows, withUsage } from './scenario.js';
 import type { Kind } from './servers.js';
 
 const CONCURRENCY = 16;
@@ -15,7 +15,7 @@ export async function smallImages(ctx: Context): Promise<Row[]> {
   const n = ctx.sizes.smallImages;
   const images = Array.from({ length: n }, (_, i) => smallImage(1024, `small-${i}`));
   const rate: Partial<Record<Kind, number>> = {};
-  const peaks = await withPeakRss(ctx, () =>
+  const usage = await withUsage(ctx, () =>
     alternate(ctx, 0, async (s) => {
       const { seconds } = await timed(() => pool(images, CONCURRENCY, (img, i) => pushImage(s.client, 'bench/small', img, `v${i}`)));
       rate[s.kind] = n / seconds;
@@ -25,7 +25,7 @@ export async function smallImages(ctx: Context): Promise<Row[]> {
   const group = `${n} small images (1 KiB layer + config + manifest)`;
   return [
     row({ group, metric: `push at concurrency ${CONCURRENCY}`, unit: 'images/s', better: 'higher', cairn: rate.cairn, distribution: rate.distribution, ratioTarget: 2 }),
-    rssRow(group, peaks.cairn, peaks.distribution),
+    ...usageRows(group, usage),
   ];
 }
 
@@ -76,7 +76,7 @@ export async function tagsScenario(ctx: Context): Promise<Row[]> {
   const expected = [...new Set(names)].sort();
   const img: Image = smallImage(1024, 'tags');
   const rate: Partial<Record<Kind, number>> = {};
-  const putPeaks = await withPeakRss(ctx, () =>
+  const putUsage = await withUsage(ctx, () =>
     alternate(ctx, 0, async (s) => {
       await pushImage(s.client, TAGS_REPO, img, img.manifest.digest);
       const { seconds } = await timed(() => pool(names, CONCURRENCY, (tag) => putManifest(s.client, TAGS_REPO, tag, img.manifest)));
@@ -90,7 +90,7 @@ export async function tagsScenario(ctx: Context): Promise<Row[]> {
   const wholeOk: Partial<Record<Kind, ListCheck>> = {};
   const walkOk: Partial<Record<Kind, ListCheck>> = {};
   const rounds = ctx.sizes.quick ? 3 : 7;
-  const listPeaks = await withPeakRss(ctx, async () => {
+  const listUsage = await withUsage(ctx, async () => {
     for (let round = 0; round < rounds; round++) {
       await alternate(ctx, round, async (s) => {
         const whole = await timed(() => listWhole(s.client));
@@ -111,7 +111,7 @@ export async function tagsScenario(ctx: Context): Promise<Row[]> {
   const group = `${n} tags`;
   return [
     row({ group, metric: `tag PUT at concurrency ${CONCURRENCY}`, unit: 'tags/s', better: 'higher', cairn: rate.cairn, distribution: rate.distribution, ratioTarget: 2 }),
-    rssRow(`${group}: PUT`, putPeaks.cairn, putPeaks.distribution),
+    ...usageRows(`${group}: PUT`, putUsage),
     row({
       group,
       metric: 'tags/list whole',
@@ -134,6 +134,6 @@ export async function tagsScenario(ctx: Context): Promise<Row[]> {
       extra: { text: 'sorted + Link', pass: !!walkOk.cairn?.ok },
       note: `median of ${rounds}; Cairn ${describe(walkOk.cairn)}, Distribution ${describe(walkOk.distribution)}`,
     }),
-    rssRow(`${group}: list`, listPeaks.cairn, listPeaks.distribution),
+    ...usageRows(`${group}: list`, listUsage),
   ];
 }

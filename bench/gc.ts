@@ -121,7 +121,7 @@ async function distributionGc(ctx: Context, s: Server, keep: string): Promise<Ou
   const revisionsBefore = await countRevisions(s);
   const blobsBefore = await countBlobs(s);
   await s.stop(); // "the registry must be stopped or in read-only mode" during garbage-collect
-  const run = await timed(() => runChild('docker-registry', ['garbage-collect', '--delete-untagged', s.config!]));
+  const run = await timed(() => runChild('docker-registry', ['garbage-collect', '--delete-untagged', s.config!], false));
   if (run.value.code !== 0) throw new Error(`docker-registry garbage-collect exited ${run.value.code}: ${run.value.stderr.slice(-2000)}`);
   const revisionsAfter = await countRevisions(s);
   const blobsAfter = await countBlobs(s);
@@ -138,14 +138,16 @@ async function verifyKept(s: Server, digest: string): Promise<void> {
 }
 
 /** Runs a command, sampling its peak RSS and CPU time from /proc while it runs (CPU: the last sample, within 20 ms of the end). */
-function runChild(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; peakMiB?: number; cpu?: number }> {
+function runChild(cmd: string, args: string[], keepStdout = true): Promise<{ code: number | null; stdout: string; stderr: string; peakMiB?: number; cpu?: number }> {
   return new Promise((ok, fail) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let peak = 0;
     let cpu: number | undefined;
-    child.stdout.on('data', (d: Buffer) => (stdout = (stdout + d.toString()).slice(-1_000_000))); // garbage-collect lists every blob it marks
+    child.stdout.on('data', (d: Buffer) => {
+      if (keepStdout) stdout += d.toString(); // garbage-collect lists every blob it marks: not kept
+    });
     child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8000)));
     const sample = () => {
       peak = Math.max(peak, peakRssOf(child.pid!) ?? 0);

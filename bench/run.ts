@@ -10,7 +10,7 @@ import { bigBlob, sameBlob } from './blobs.js';
 import { measureCeilings } from './ceilings.js';
 import { gcScenario } from './gc.js';
 import { manifestGets } from './manifests.js';
-import { type Context, type Row, sizes } from './scenario.js';
+import { type Context, type Row, row, sizes } from './scenario.js';
 import { requireDistribution, startCairn, startDistribution, tempBase } from './servers.js';
 import { type Meta, renderTable } from './table.js';
 import { smallImages, tagsScenario } from './tags.js';
@@ -55,7 +55,13 @@ try {
   for (const [name, scenario] of Object.entries(SCENARIOS)) {
     if (argv.only && !argv.only.includes(name)) continue;
     log(`${name}…`);
-    rows.push(...(await scenario(ctx)));
+    try {
+      rows.push(...(await scenario(ctx)));
+    } catch (err) {
+      // One broken scenario must not cost the others' figures: record it as a failed row.
+      log(`  ${name} failed: ${(err as Error).stack ?? String(err)}`);
+      rows.push(row({ group: name, metric: 'scenario failed', unit: '—', better: 'higher', cairn: undefined, distribution: undefined, extra: { text: 'runs', pass: false }, note: String((err as Error).message ?? err).slice(0, 300) }));
+    }
   }
 } finally {
   cairn.client.close();
@@ -78,3 +84,4 @@ const meta: Meta = {
 };
 process.stdout.write(`${renderTable(meta, ceilings, rows)}\n`);
 if (argv.json) await writeFile(argv.json, `${JSON.stringify({ meta, ceilings, rows }, null, 2)}\n`);
+if (rows.some((r) => r.metric === 'scenario failed')) process.exitCode = 1;

@@ -140,7 +140,7 @@ export function usageRows(group: string, u: Usage): Row[] {
       distribution: u.rss.distribution,
       extra: { text: 'Cairn ≤ 150 MiB', pass: u.rss.cairn !== undefined && u.rss.cairn <= 150 },
     }),
-    row({ group, metric: 'server CPU time (user + sys)', unit: 'CPU s', better: 'lower', cairn: u.cpu.cairn, distribution: u.cpu.distribution }),
+    row({ group, metric: 'CPU time (user + sys)', unit: 'CPU s', better: 'lower', cairn: u.cpu.cairn, distribution: u.cpu.distribution }),
   ];
 }
 

@@ -36,6 +36,7 @@ export interface Context {
   cairn: Server;
   distribution: Server;
   sizes: Sizes;
+  /** Measured before the scenarios; the targets use these. */
   ceilings: Ceilings;
   log: (msg: string) => void;
   /** Set with --cpu-prof: one-shot Cairn commands (gc) are profiled too. */

@@ -37,8 +37,9 @@ export function blobHandlers(reg: Registry) {
         ctx.status = 206;
         ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
       }
-      ctx.body = reg.blobs.read(d, range);
-      ctx.length = range ? range.end - range.start + 1 : size;
+      const length = range ? range.end - range.start + 1 : size;
+      ctx.body = reg.blobs.read(d, range, length);
+      ctx.length = length;
     },
 
     async delete(ctx: Context): Promise<void> {

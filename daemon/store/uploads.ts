@@ -3,15 +3,16 @@
 // any daemon on the root; the running hash is only an in-memory shortcut that is
 // rebuilt from the data file whenever it is missing or stale.
 import { createHash, randomUUID, type Hash } from 'node:crypto';
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { createReadStream, promises as fs } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { HashingStream, sameDigest } from '../../shared/digest.js';
+import { sameDigest } from '../../shared/digest.js';
 import { RegistryError } from '../../shared/errors.js';
-import { atomicWrite, fsyncFile, isCode, removeTree } from '../../shared/fsx.js';
+import { atomicWrite, isCode, removeTree } from '../../shared/fsx.js';
 import type { Paths } from '../../shared/paths.js';
 import { type Digest, digestString } from '../../shared/reference.js';
 import type { BlobStore } from './blobs.js';
+import { HashingFileSink } from './sink.js';
 
 interface Session {
   hash: Hash;
@@ -86,7 +87,7 @@ export class UploadStore {
         session.hash = before.hash;
         throw new RegistryError('DIGEST_INVALID', `upload has digest ${digestString(actual)}, not ${digestString(digest)}`);
       }
-      await this.blobs.adopt(data, digest);
+      await this.blobs.adopt(data, digest, { synced: true }); // every chunk was synced when written
       await removeTree(this.paths.upload(name, id));
       this.sessions.delete(id);
       return session.offset;
@@ -101,12 +102,11 @@ export class UploadStore {
 
   private async write(name: string, id: string, session: Session, src: Readable, signal?: AbortSignal): Promise<void> {
     const before = { offset: session.offset, hash: session.hash.copy() };
-    const hasher = new HashingStream('sha256', session.hash);
     const data = this.paths.uploadData(name, id);
+    const sink = new HashingFileSink(data, 'r+', session.offset, session.hash);
     try {
-      await pipeline(src, hasher, createWriteStream(data, { flags: 'r+', start: session.offset }), { signal });
-      await fsyncFile(data); // a chunk is acknowledged only once it is on disk
-      session.offset += hasher.bytes;
+      await pipeline(src, sink, { signal }); // the sink syncs: a chunk is acknowledged only once it is on disk
+      session.offset += sink.bytes;
     } catch (err) {
       // Roll back a chunk cut short, so the upload's state is what it was.
       await fs.truncate(this.paths.uploadData(name, id), before.offset).catch(() => undefined);

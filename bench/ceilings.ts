@@ -1,0 +1,86 @@
+// The machine's own limits, measured in the same run as the registries: Node's
+// sha256, sequential write + fsync on the filesystem that holds the roots, and
+// loopback HTTP to a bare Node server (one that discards a body, one that serves
+// a file). A registry cannot beat these; the targets are fractions of them.
+import { spawn } from 'node:child_process';
+import { createHash, randomFillSync } from 'node:crypto';
+import { open, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, MiB, expectStatus, timed } from './http.js';
+
+export interface Ceilings {
+  sha256MiBs: number;
+  writeFsyncMiBs: number;
+  loopbackDiscardMiBs: number;
+  loopbackFileMiBs: number;
+}
+
+const BARE = fileURLToPath(new URL('./bare.js', import.meta.url));
+
+/** Best of `rounds` for each: a ceiling is what the machine can do, not what it did once under load. */
+export async function measureCeilings(dir: string, bytes: number, rounds: number): Promise<Ceilings> {
+  const data = randomFillSync(Buffer.allocUnsafe(bytes));
+  const best = async (fn: () => Promise<number>) => {
+    let top = 0;
+    for (let i = 0; i < rounds; i++) top = Math.max(top, await fn());
+    return top;
+  };
+  const sha256MiBs = await best(async () => {
+    const { seconds } = await timed(async () => {
+      const h = createHash('sha256');
+      for (let at = 0; at < data.length; at += MiB) h.update(data.subarray(at, at + MiB));
+      h.digest();
+    });
+    return bytes / MiB / seconds;
+  });
+  const file = join(dir, 'ceiling-write');
+  const writeFsyncMiBs = await best(async () => {
+    await rm(file, { force: true });
+    const { seconds } = await timed(async () => {
+      const fh = await open(file, 'wx');
+      try {
+        for (let at = 0; at < data.length; at += 4 * MiB) await fh.write(data, at, Math.min(4 * MiB, data.length - at));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    });
+    return bytes / MiB / seconds;
+  });
+  await writeFile(file, data);
+  const { port, stop } = await startBare(file);
+  const client = new Client(`http://127.0.0.1:${port}`);
+  try {
+    const loopbackDiscardMiBs = await best(async () => {
+      const { seconds } = await timed(async () => expectStatus(await client.request('PUT', '/discard', { body: data }), 'bare PUT', 201));
+      return bytes / MiB / seconds;
+    });
+    const loopbackFileMiBs = await best(async () => {
+      const { seconds, value } = await timed(async () => client.request('GET', '/file', { onData: () => undefined }));
+      if (value.bytes !== bytes) throw new Error(`bare GET returned ${value.bytes} bytes, not ${bytes}`);
+      return bytes / MiB / seconds;
+    });
+    return { sha256MiBs, writeFsyncMiBs, loopbackDiscardMiBs, loopbackFileMiBs };
+  } finally {
+    client.close();
+    await stop();
+    await rm(file, { force: true });
+  }
+}
+
+async function startBare(file: string): Promise<{ port: number; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [BARE, file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((ok, fail) => {
+    child.once('exit', (code) => fail(new Error(`bare server exited (${code})`)));
+    child.stdout!.once('data', (d: Buffer) => ok(Number(d.toString().trim())));
+  });
+  const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
+  return {
+    port,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}

@@ -1,0 +1,92 @@
+// `npm run bench [-- --quick] [-- --json FILE]`: Cairn and CNCF Distribution side
+// by side in one run. Starts both over fresh temp roots on free ports, measures the
+// machine's ceilings, runs every scenario against both (alternating which goes
+// first), prints the table, optionally writes it as JSON. Installs nothing.
+import { writeFile, rm } from 'node:fs/promises';
+import { cpus, loadavg, totalmem } from 'node:os';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { bigBlob, sameBlob } from './blobs.js';
+import { type Ceilings, measureCeilings } from './ceilings.js';
+import { gcScenario } from './gc.js';
+import { manifestGets } from './manifests.js';
+import { type Context, type Row, row, sizes } from './scenario.js';
+import { requireDistribution, startCairn, startDistribution, tempBase } from './servers.js';
+import { type Meta, renderTable } from './table.js';
+import { smallImages, tagsScenario } from './tags.js';
+
+const SCENARIOS: Record<string, (ctx: Context) => Promise<Row[]>> = {
+  blob: bigBlob,
+  manifest: manifestGets,
+  small: smallImages,
+  tags: tagsScenario,
+  'same-blob': sameBlob,
+  gc: gcScenario, // last: it collects what the others pushed
+};
+
+const argv = await yargs(hideBin(process.argv))
+  .scriptName('npm run bench --')
+  .option('quick', { type: 'boolean', default: false, describe: 'shrink every scenario (64 MiB blob, 2 s loads, 500 tags) for a smoke run' })
+  .option('json', { type: 'string', describe: 'also write the results as JSON to this file' })
+  .option('only', { type: 'array', string: true, choices: Object.keys(SCENARIOS), describe: 'run only these scenarios' })
+  .option('cpu-prof', { type: 'string', describe: 'start Cairn under node --cpu-prof, writing profiles to this directory' })
+  .option('keep', { type: 'boolean', default: false, describe: 'keep the temp roots (their path is printed)' })
+  .strict()
+  .help()
+  .parseAsync();
+
+const distributionVersion = requireDistribution();
+const log = (msg: string) => process.stderr.write(`${msg}\n`);
+const started = Date.now();
+const loadavgStart = loadavg();
+const s = sizes(argv.quick);
+const base = await tempBase();
+log(`bench: temp roots under ${base}; load average ${loadavgStart.map((x) => x.toFixed(2)).join(' ')}`);
+
+log('ceilings…');
+const ceilings = await measureCeilings(base, s.blobBytes, 2);
+log(`  sha256 ${ceilings.sha256MiBs.toFixed(0)}, write+fsync ${ceilings.writeFsyncMiBs.toFixed(0)}, loopback discard ${ceilings.loopbackDiscardMiBs.toFixed(0)}, loopback file ${ceilings.loopbackFileMiBs.toFixed(0)} MiB/s`);
+
+const cairn = await startCairn(base, { cpuProfDir: argv['cpu-prof'] });
+const distribution = await startDistribution(base);
+const rows: Row[] = [];
+let ceilingsEnd: Ceilings = ceilings;
+try {
+  const ctx: Context = { cairn, distribution, sizes: s, ceilings, log, cpuProfDir: argv['cpu-prof'] };
+  for (const [name, scenario] of Object.entries(SCENARIOS)) {
+    if (argv.only && !argv.only.includes(name)) continue;
+    log(`${name}…`);
+    try {
+      rows.push(...(await scenario(ctx)));
+    } catch (err) {
+      // One broken scenario must not cost the others' figures: record it as a failed row.
+      log(`  ${name} failed: ${(err as Error).stack ?? String(err)}`);
+      rows.push(row({ group: name, metric: 'scenario failed', unit: '—', better: 'higher', cairn: undefined, distribution: undefined, extra: { text: 'runs', pass: false }, note: String((err as Error).message ?? err).slice(0, 300) }));
+    }
+  }
+  // Again at the end: this machine's disk and CPU share drift during a run, and the
+  // two measurements bracket what the scenarios had.
+  log('ceilings again…');
+  ceilingsEnd = await measureCeilings(base, s.blobBytes, 2);
+} finally {
+  cairn.client.close();
+  distribution.client.close();
+  await Promise.all([cairn.stop(), distribution.stop()]);
+  if (!argv.keep) await rm(base, { recursive: true, force: true });
+}
+
+const cpu = cpus();
+const meta: Meta = {
+  date: new Date().toISOString(),
+  command: `npm run bench --${process.argv.slice(2).map((a) => ` ${a}`).join('')}`,
+  machine: `${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, shared with the client and other work`,
+  node: process.version,
+  distribution: distributionVersion,
+  loadavgStart,
+  loadavgEnd: loadavg(),
+  quick: argv.quick,
+  seconds: (Date.now() - started) / 1000,
+};
+process.stdout.write(`${renderTable(meta, ceilings, ceilingsEnd, rows)}\n`);
+if (argv.json) await writeFile(argv.json, `${JSON.stringify({ meta, ceilings, ceilingsEnd, rows }, null, 2)}\n`);
+if (rows.some((r) => r.metric === 'scenario failed')) process.exitCode = 1;

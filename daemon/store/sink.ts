@@ -1,0 +1,92 @@
+// Where blob bytes land: one Writable that hashes what it is given and writes it
+// to a file in batches (writev at an explicit position), and that syncs the file
+// before it reports 'finish', so the caller acknowledges only bytes on disk.
+// While bytes keep coming it asks the kernel to flush what is already written
+// (fdatasync in the background, one at a time), so the final sync of a large blob
+// finds little left: flushing overlaps receiving instead of following it.
+import type { Hash } from 'node:crypto';
+import { type FileHandle, open } from 'node:fs/promises';
+import { Writable } from 'node:stream';
+
+/** Bytes buffered before the source (the request) is paused. */
+const HIGH_WATER = 1 << 20;
+/** New bytes after which a background flush starts. */
+const FLUSH_EVERY = 32 << 20;
+
+export class HashingFileSink extends Writable {
+  readonly hash: Hash;
+  /** Bytes written through this sink. */
+  bytes = 0;
+  private readonly file: string;
+  private readonly flags: 'wx' | 'r+';
+  private fh: FileHandle | undefined;
+  private position: number;
+  private sinceFlush = 0;
+  private flushing: Promise<void> | undefined;
+  private flushError: unknown;
+
+  /** `flags` 'wx' creates a new file; 'r+' writes into an existing one from `start`. */
+  constructor(file: string, flags: 'wx' | 'r+', start: number, hash: Hash) {
+    super({ highWaterMark: HIGH_WATER });
+    this.file = file;
+    this.flags = flags;
+    this.position = start;
+    this.hash = hash;
+  }
+
+  override _construct(done: (err?: Error | null) => void): void {
+    open(this.file, this.flags).then((fh) => {
+      this.fh = fh;
+      done();
+    }, done);
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], done: (err?: Error | null) => void): void {
+    const buffers = chunks.map((c) => c.chunk);
+    this.writeAll(buffers).then(() => done(), done);
+  }
+
+  private async writeAll(buffers: Buffer[]): Promise<void> {
+    let length = 0;
+    for (const b of buffers) {
+      this.hash.update(b);
+      length += b.length;
+    }
+    let { bytesWritten } = await this.fh!.writev(buffers, this.position);
+    // libuv writes everything or fails; should a short write happen anyway, finish it.
+    while (bytesWritten < length) {
+      const rest = Buffer.concat(buffers).subarray(bytesWritten);
+      bytesWritten += (await this.fh!.write(rest, 0, rest.length, this.position + bytesWritten)).bytesWritten;
+    }
+    this.position += length;
+    this.bytes += length;
+    this.sinceFlush += length;
+    if (this.sinceFlush >= FLUSH_EVERY && !this.flushing) {
+      this.sinceFlush = 0;
+      this.flushing = this.fh!.datasync().then(
+        () => void (this.flushing = undefined),
+        (err: unknown) => void ((this.flushError = err), (this.flushing = undefined)),
+      );
+    }
+  }
+
+  override _final(done: (err?: Error | null) => void): void {
+    (async () => {
+      await this.flushing;
+      if (this.flushError) throw this.flushError;
+      await this.fh!.sync(); // a blob or chunk is acknowledged only once it is on disk
+    })().then(() => done(), done);
+  }
+
+  override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
+    const fh = this.fh;
+    this.fh = undefined;
+    (async () => {
+      await this.flushing;
+      await fh?.close();
+    })().then(
+      () => done(err),
+      (closeErr: Error) => done(err ?? closeErr),
+    );
+  }
+}

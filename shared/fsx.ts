@@ -36,18 +36,31 @@ export async function commitFile(tmp: string, dest: string): Promise<void> {
 
 /** Writes `data` to `dest` atomically: temp file, fsync, rename, fsync the directory. */
 export async function atomicWrite(tmpDir: string, dest: string, data: string | Uint8Array): Promise<void> {
-  const tmp = tempPath(tmpDir);
+  await atomicWriteAll(tmpDir, [[dest, data]]);
+}
+
+/**
+ * Writes several files atomically, in order: every temp file is written and fsynced
+ * at once (the slow part overlaps), then each is renamed into place in the order
+ * given, so a reader or a crash never sees a later file without the earlier ones.
+ */
+export async function atomicWriteAll(tmpDir: string, files: [dest: string, data: string | Uint8Array][]): Promise<void> {
+  const temps = files.map(() => tempPath(tmpDir));
   try {
-    const fh = await fs.open(tmp, 'wx');
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await commitFile(tmp, dest);
+    await Promise.all(
+      files.map(async ([, data], i) => {
+        const fh = await fs.open(temps[i]!, 'wx');
+        try {
+          await fh.writeFile(data);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+      }),
+    );
+    for (const [i, [dest]] of files.entries()) await commitFile(temps[i]!, dest);
   } catch (err) {
-    await removeFile(tmp);
+    await Promise.all(temps.map((t) => removeFile(t)));
     throw err;
   }
 }

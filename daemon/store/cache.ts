@@ -91,6 +91,8 @@ const tagKey = (name: string, tag: string) => `${name}:${tag}`;
 /** The repository store with a stat-validated tag cache and a watcher-invalidated catalog. */
 export class CachedRepositories extends Repositories {
   private readonly tags = new Lru<{ v: Validator; digest: Digest | undefined }>(20_000);
+  /** Sorted tag names by repository, validated by a stat of `_tags/` (a tag comes and goes by rename). */
+  private readonly tagLists = new Lru<{ v: Validator; tags: string[] }>(1000, 64 * 1024 * 1024);
   private catalog: string[] | undefined;
   /** Bumped on every change, so a catalog walk that raced a change is not kept. */
   private catalogGeneration = 0;
@@ -110,6 +112,16 @@ export class CachedRepositories extends Repositories {
     const digest = await super.tagCurrent(name, tag);
     this.tags.set(key, { v, digest });
     return digest;
+  }
+
+  override async listTags(name: string): Promise<string[]> {
+    const v = await validator(this.paths.tagsDir(name));
+    if (!v) return [];
+    const hit = this.tagLists.get(name);
+    if (hit && same(hit.v, v)) return [...hit.tags];
+    const tags = await super.listTags(name);
+    this.tagLists.set(name, { v, tags }, tags.reduce((n, t) => n + t.length + 16, 0));
+    return [...tags];
   }
 
   override async setTag(name: string, tag: string, d: Digest, at?: Date): Promise<void> {

@@ -2,7 +2,7 @@
 // referrers. Reads come from the shared Tree. Order matters for crash safety:
 // a tag's history entry is written before `current` moves to it.
 import { promises as fs } from 'node:fs';
-import { atomicWrite, ensureLink, exists, fsyncDir, isCode, removeFile, removeTree, tempPath, touch } from '../../shared/fsx.js';
+import { atomicWrite, atomicWriteAll, ensureLink, exists, fsyncDir, isCode, removeFile, removeTree, tempPath, touch } from '../../shared/fsx.js';
 import { Paths } from '../../shared/paths.js';
 import { Tree } from '../../shared/layout.js';
 import { type Digest, digestString } from '../../shared/reference.js';
@@ -54,8 +54,10 @@ export class Repositories extends Tree {
   async setTag(name: string, tag: string, d: Digest, at: Date = new Date()): Promise<void> {
     const tmp = this.paths.tmpDir();
     if (await this.createTag(name, tag, d, at)) return;
-    await atomicWrite(tmp, this.paths.tagIndexEntry(name, tag, d), at.toISOString());
-    await atomicWrite(tmp, this.paths.tagCurrent(name, tag), digestString(d));
+    await atomicWriteAll(tmp, [
+      [this.paths.tagIndexEntry(name, tag, d), at.toISOString()], // the history entry first, then `current`
+      [this.paths.tagCurrent(name, tag), digestString(d)],
+    ]);
   }
 
   /**
@@ -70,8 +72,10 @@ export class Repositories extends Tree {
     const staged = new Paths(tempPath(this.paths.tmpDir()));
     const dir = staged.tag(name, tag);
     try {
-      await atomicWrite(this.paths.tmpDir(), staged.tagIndexEntry(name, tag, d), at.toISOString());
-      await atomicWrite(this.paths.tmpDir(), staged.tagCurrent(name, tag), digestString(d));
+      await atomicWriteAll(this.paths.tmpDir(), [
+        [staged.tagIndexEntry(name, tag, d), at.toISOString()],
+        [staged.tagCurrent(name, tag), digestString(d)],
+      ]);
       await fs.mkdir(this.paths.tagsDir(name), { recursive: true });
       try {
         await fs.rename(dir, this.paths.tag(name, tag));

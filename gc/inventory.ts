@@ -2,6 +2,7 @@
 // link, blob, signature folder and upload, with the mtime it had when read. The
 // plan is computed from this data alone; the sweep compares each item's mtime
 // with the one recorded here to notice that the daemon used it since.
+import pMap from 'p-map';
 import { readOrUndefined, readTextOrUndefined, statOrUndefined, treeStats } from '../shared/fsx.js';
 import { Tree } from '../shared/layout.js';
 import type { Paths } from '../shared/paths.js';
@@ -74,62 +75,68 @@ export interface Inventory {
   signatures: SignatureFolderInfo[];
 }
 
+/** File reads and stats in flight at once: the tree is many small files, and each await is a thread-pool round trip. */
+const READ_CONCURRENCY = 32;
+const each = <T, R>(items: Iterable<T>, fn: (item: T) => Promise<R>) => pMap(items, fn, { concurrency: READ_CONCURRENCY });
+
 export async function takeInventory(paths: Paths, onRepository?: (done: number, total: number) => void): Promise<Inventory> {
   const tree = new Tree(paths);
   const names = await tree.listRepositories();
-  const repositories: RepositoryInfo[] = [];
+  let done = 0;
+  const repositories = await pMap(
+    names,
+    async (name) => {
+      const repo = await readRepository(tree, name);
+      onRepository?.(++done, names.length);
+      return repo;
+    },
+    { concurrency: 4 },
+  );
   const manifests = new Map<string, ManifestRefs>();
-  for (const [i, name] of names.entries()) {
-    const repo = await readRepository(tree, name);
-    for (const r of repo.revisions.values()) {
-      if (!manifests.has(r.digest)) manifests.set(r.digest, await readManifest(paths, r));
-    }
-    repositories.push(repo);
-    onRepository?.(i + 1, names.length);
-  }
+  const unique = new Map(repositories.flatMap((repo) => [...repo.revisions.values()].map((r) => [r.digest, r] as const)));
+  await each(unique.values(), async (r) => void manifests.set(r.digest, await readManifest(paths, r)));
   const blobs = new Map<string, BlobInfo>();
-  for (const d of await tree.listBlobs()) {
+  await each(await tree.listBlobs(), async (d) => {
     const st = await statOrUndefined(paths.blob(d));
     if (st) blobs.set(digestString(d), { digest: digestString(d), size: st.size, mtimeMs: st.mtimeMs });
-  }
-  const signatures: SignatureFolderInfo[] = [];
-  for (const payload of await tree.listSignedPayloads()) {
+  });
+  const signatures = await each(await tree.listSignedPayloads(), async (payload) => {
     const { bytes, mtimeMs } = await treeStats(paths.signaturesOf(payload));
-    signatures.push({ payload: digestString(payload), bytes, mtimeMs });
-  }
-  return { repositories, manifests, blobs, signatures };
+    return { payload: digestString(payload), bytes, mtimeMs };
+  });
+  return { repositories, manifests: sortedMap(manifests), blobs: sortedMap(blobs), signatures };
 }
 
 async function readRepository(tree: Tree, name: string): Promise<RepositoryInfo> {
   const paths = tree.paths;
   const revisions = new Map<string, RevisionInfo>();
-  for (const d of await tree.listRevisions(name)) {
+  await each(await tree.listRevisions(name), async (d) => {
     const p = paths.revision(name, d);
     const [mediaType, st] = await Promise.all([readTextOrUndefined(p), statOrUndefined(p)]);
     if (mediaType !== undefined && st) revisions.set(digestString(d), { digest: digestString(d), mediaType: mediaType.trim(), mtimeMs: st.mtimeMs });
-  }
-  const tags: TagInfo[] = [];
-  for (const tag of await tree.listTags(name)) {
-    const current = await tree.tagCurrent(name, tag);
+  });
+  const tags: TagInfo[] = await each(await tree.listTags(name), async (tag) => {
+    const [current, entries] = await Promise.all([tree.tagCurrent(name, tag), tree.tagHistory(name, tag)]);
+    const stats = await Promise.all(entries.map((h) => statOrUndefined(paths.tagIndexEntry(name, tag, h.digest))));
     const history: HistoryInfo[] = [];
-    for (const h of await tree.tagHistory(name, tag)) {
-      const st = await statOrUndefined(paths.tagIndexEntry(name, tag, h.digest));
+    for (const [i, h] of entries.entries()) {
+      const st = stats[i];
       if (st) history.push({ digest: digestString(h.digest), taggedAt: h.taggedAt, mtimeMs: st.mtimeMs });
     }
-    tags.push({ tag, current: current && digestString(current), history });
-  }
+    return { tag, current: current && digestString(current), history };
+  });
   const layers = new Map<string, LinkInfo>();
-  for (const d of await tree.listLayers(name)) {
+  await each(await tree.listLayers(name), async (d) => {
     const st = await statOrUndefined(paths.layer(name, d));
     if (st) layers.set(digestString(d), { digest: digestString(d), mtimeMs: st.mtimeMs });
-  }
-  const referrers: ReferrerLinkInfo[] = [];
-  for (const { subject, digest } of await tree.listReferrerLinks(name)) {
-    const st = await statOrUndefined(paths.referrer(name, subject, digest));
-    if (st) referrers.push({ subject: digestString(subject), digest: digestString(digest), mtimeMs: st.mtimeMs });
-  }
-  const uploads: UploadInfo[] = [];
-  for (const id of await tree.listUploads(name)) {
+  });
+  const referrers = (
+    await each(await tree.listReferrerLinks(name), async ({ subject, digest }) => {
+      const st = await statOrUndefined(paths.referrer(name, subject, digest));
+      return st && { subject: digestString(subject), digest: digestString(digest), mtimeMs: st.mtimeMs };
+    })
+  ).filter((r): r is ReferrerLinkInfo => r !== undefined);
+  const uploads = await each(await tree.listUploads(name), async (id): Promise<UploadInfo> => {
     // The files' mtimes tell the last activity: the state is written at the start,
     // the data file on every chunk. startedAt is only reported.
     const { bytes, mtimeMs } = await treeStats(paths.upload(name, id));
@@ -139,9 +146,14 @@ async function readRepository(tree: Tree, name: string): Promise<RepositoryInfo>
     } catch {
       // An unreadable state file: the mtimes alone tell the upload's age.
     }
-    uploads.push({ id, activeMs: mtimeMs, startedAt: typeof startedAt === 'string' ? startedAt : undefined, bytes });
-  }
-  return { name, revisions, tags, layers, referrers, uploads };
+    return { id, activeMs: mtimeMs, startedAt: typeof startedAt === 'string' ? startedAt : undefined, bytes };
+  });
+  return { name, revisions: sortedMap(revisions), tags, layers: sortedMap(layers), referrers, uploads };
+}
+
+/** Maps filled concurrently, put back in key order so the plan reads the same every run. */
+function sortedMap<V>(m: Map<string, V>): Map<string, V> {
+  return new Map([...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 async function readManifest(paths: Paths, r: RevisionInfo): Promise<ManifestRefs> {

@@ -22,6 +22,10 @@ import type { Inventory } from './inventory.js';
 import type { Plan, PlanItem } from './plan.js';
 import { manifestRefs } from './refs.js';
 import type { Trash } from './trash.js';
+import pMap from 'p-map';
+
+/** Files renamed at once within one kind: enough to overlap the filesystem's waits. */
+const SWEEP_CONCURRENCY = 16;
 
 export interface SweepOptions {
   graceMs: number;
@@ -43,18 +47,43 @@ export async function sweep(paths: Paths, trash: Trash, plan: Plan, inv: Invento
   let rescan: Protected | undefined;
   let done = 0;
 
-  for (const item of plan.items) {
+  // Kinds go in plan order (references before what they reference); the items of
+  // one kind are independent paths, so they are retired several at a time.
+  for (const group of byKind(plan.items)) {
     if (opts.signal?.aborted) {
       result.interrupted = true;
       break;
     }
-    if ((item.kind === 'layer-link' || item.kind === 'blob') && !rescan) rescan = await protectedSinceMark(paths, inv, doomed);
-    const outcome = await sweepItem(paths, trash, item, opts, rescan);
-    if (outcome === 'removed') result.removed.push(item);
-    else result.spared.push({ ...item, why: outcome });
-    opts.onProgress?.(++done, plan.items.length);
+    if ((group[0]!.kind === 'layer-link' || group[0]!.kind === 'blob') && !rescan) rescan = await protectedSinceMark(paths, inv, doomed);
+    const outcomes = await pMap(
+      group,
+      async (item) => {
+        if (opts.signal?.aborted) return undefined;
+        const outcome = await sweepItem(paths, trash, item, opts, rescan);
+        opts.onProgress?.(++done, plan.items.length);
+        return outcome;
+      },
+      { concurrency: SWEEP_CONCURRENCY },
+    );
+    for (const [i, outcome] of outcomes.entries()) {
+      const item = group[i]!;
+      if (outcome === undefined) result.interrupted = true;
+      else if (outcome === 'removed') result.removed.push(item);
+      else result.spared.push({ ...item, why: outcome });
+    }
   }
   return result;
+}
+
+/** Runs of consecutive items of one kind, in plan order. */
+function byKind(items: PlanItem[]): PlanItem[][] {
+  const groups: PlanItem[][] = [];
+  for (const item of items) {
+    const last = groups.at(-1);
+    if (last && last[0]!.kind === item.kind) last.push(item);
+    else groups.push([item]);
+  }
+  return groups;
 }
 
 async function sweepItem(paths: Paths, trash: Trash, item: PlanItem, opts: SweepOptions, rescan?: Protected): Promise<string> {

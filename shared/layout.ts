@@ -20,11 +20,22 @@ export class Tree {
 
   /** Every repository (a folder holding revisions or tags), sorted. */
   async listRepositories(): Promise<string[]> {
-    const found: string[] = [];
+    return (await this.walkNames()).repositories;
+  }
+
+  /**
+   * Every name folder under repositories/: the repositories, and the folders that are
+   * not (yet) one — a parent like `library`, or a repository whose first push is
+   * still uploading blobs. Both sorted.
+   */
+  async walkNames(): Promise<{ repositories: string[]; others: string[] }> {
+    const repositories: string[] = [];
+    const others: string[] = [];
     const walk = async (dir: string, prefix: string): Promise<void> => {
       const entries = await listDir(dir);
-      if (prefix && entries.some((e) => e.isDirectory() && (e.name === '_revisions' || e.name === '_tags'))) {
-        found.push(prefix);
+      if (prefix) {
+        const isRepository = entries.some((e) => e.isDirectory() && (e.name === '_revisions' || e.name === '_tags'));
+        (isRepository ? repositories : others).push(prefix);
       }
       for (const e of entries) {
         if (!e.isDirectory() || isRepositoryContentDir(e.name)) continue;
@@ -33,7 +44,7 @@ export class Tree {
       }
     };
     await walk(this.paths.repositoriesDir(), '');
-    return found.sort(compareStrings);
+    return { repositories: repositories.sort(compareStrings), others: others.sort(compareStrings) };
   }
 
   /** A repository exists once it holds revisions or tags; a folder that only parents others is none. */

@@ -93,7 +93,7 @@ export class CachedRepositories extends Repositories {
   private readonly tags = new Lru<{ v: Validator; digest: Digest | undefined }>(20_000);
   /** Sorted tag names by repository, validated by a stat of `_tags/` (a tag comes and goes by rename). */
   private readonly tagLists = new Lru<{ v: Validator; tags: string[] }>(1000, 64 * 1024 * 1024);
-  private catalog: string[] | undefined;
+  private catalog: { repositories: string[]; others: Set<string> } | undefined;
   /** Bumped on every change, so a catalog walk that raced a change is not kept. */
   private catalogGeneration = 0;
   /** Set by the watcher once it is ready, cleared if it fails: no watcher, no catalog cache. */
@@ -148,11 +148,18 @@ export class CachedRepositories extends Repositories {
 
   override async listRepositories(): Promise<string[]> {
     if (!this.catalogCaching) return super.listRepositories();
-    if (this.catalog) return [...this.catalog];
-    const generation = this.catalogGeneration;
-    const walked = await super.listRepositories();
-    if (generation === this.catalogGeneration && this.catalogCaching) this.catalog = walked;
-    return [...walked];
+    if (!this.catalog) {
+      const generation = this.catalogGeneration;
+      const walked = await this.walkNames();
+      if (generation !== this.catalogGeneration || !this.catalogCaching) return walked.repositories;
+      this.catalog = { repositories: walked.repositories, others: new Set(walked.others) };
+    }
+    // A name folder becomes a repository when `_tags` or `_revisions` appears in it,
+    // which the watcher does not see (it watches no underscored folder): ask them.
+    for (const name of this.catalog.others) {
+      if (await this.repositoryExists(name)) this.noteRepository(name);
+    }
+    return [...(this.catalog?.repositories ?? (await super.listRepositories()))];
   }
 
   /** Another process changed the folders under repositories/ (the watcher says so). */
@@ -161,11 +168,14 @@ export class CachedRepositories extends Repositories {
     this.catalogGeneration++;
   }
 
-  /** This daemon's own write made `name` a repository: add it, keeping the order. */
+  /** This daemon's own write (or a check) made `name` a repository: add it, keeping the order. */
   private noteRepository(name: string): void {
     this.catalogGeneration++;
-    if (!this.catalog || this.catalog.includes(name)) return;
-    this.catalog = [...this.catalog, name].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const c = this.catalog;
+    if (!c) return;
+    c.others.delete(name);
+    if (c.repositories.includes(name)) return;
+    c.repositories = [...c.repositories, name].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
 }
 

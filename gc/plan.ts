@@ -70,7 +70,9 @@ export function makePlan(inv: Inventory, keep: KeepEntry[], opts: PlanOptions, n
 
     for (const t of repo.tags) {
       for (const h of t.history) {
-        if (kept.has(h.digest) || fresh(h.mtimeMs)) continue;
+        // The current revision's entry always stays, even if the revision was linked
+        // after the inventory listed revisions (a push racing the mark).
+        if (h.digest === t.current || kept.has(h.digest) || fresh(h.mtimeMs)) continue;
         items.push({
           kind: 'history-entry',
           ref: `${repo.name}:${t.tag}@${h.digest}`,

@@ -14,7 +14,7 @@
 //     blobs and layer links, whatever the mtimes say;
 //   - a referrer link goes only if its revision is still unlinked after the move.
 import type { Stats } from 'node:fs';
-import { exists, readOrUndefined, treeStats } from '../shared/fsx.js';
+import { exists, readOrUndefined, readTextOrUndefined, treeStats } from '../shared/fsx.js';
 import { Tree } from '../shared/layout.js';
 import type { Paths } from '../shared/paths.js';
 import { digestString, parseDigest } from '../shared/reference.js';
@@ -55,10 +55,14 @@ export async function sweep(paths: Paths, trash: Trash, plan: Plan, inv: Invento
       break;
     }
     if ((group[0]!.kind === 'layer-link' || group[0]!.kind === 'blob') && !rescan) rescan = await protectedSinceMark(paths, inv, doomed);
+    // A revision a tag points at now stays, though the mark saw no tag on it: a push
+    // linked it just before the mark and moved the tag just after.
+    const currents = group[0]!.kind === 'revision' ? await currentsNow(paths, new Set(group.map((i) => i.repository!))) : undefined;
     const outcomes = await pMap(
       group,
       async (item) => {
         if (opts.signal?.aborted) return undefined;
+        if (currents?.has(`${item.repository}@${item.digest}`)) return 'a tag points at it now';
         const outcome = await sweepItem(paths, trash, item, opts, rescan);
         opts.onProgress?.(++done, plan.items.length);
         return outcome;
@@ -73,6 +77,23 @@ export async function sweep(paths: Paths, trash: Trash, plan: Plan, inv: Invento
     }
   }
   return result;
+}
+
+/** `name@digest` of every tag's current revision in these repositories, read now. */
+async function currentsNow(paths: Paths, names: Set<string>): Promise<Set<string>> {
+  const tree = new Tree(paths);
+  const out = new Set<string>();
+  for (const name of names) {
+    await pMap(
+      await tree.listTags(name),
+      async (tag) => {
+        const d = await tree.tagCurrent(name, tag);
+        if (d) out.add(`${name}@${digestString(d)}`);
+      },
+      { concurrency: SWEEP_CONCURRENCY },
+    );
+  }
+  return out;
 }
 
 /** Runs of consecutive items of one kind, in plan order. */
@@ -92,9 +113,12 @@ async function sweepItem(paths: Paths, trash: Trash, item: PlanItem, opts: Sweep
   const d = item.digest ? parseDigest(item.digest) : undefined;
   let outcome: string;
   switch (item.kind) {
-    case 'history-entry':
-      outcome = await trash.retire(paths.tagIndexEntry(item.repository!, item.tag!, d!), touched);
+    case 'history-entry': {
+      // The tag may have moved back to this revision since the mark: then its entry stays.
+      const current = async () => (await readTextOrUndefined(paths.tagCurrent(item.repository!, item.tag!)))?.trim() === item.digest;
+      outcome = await trash.retire(paths.tagIndexEntry(item.repository!, item.tag!, d!), async (st) => touched(st) || (await current()));
       break;
+    }
     case 'revision':
       outcome = await trash.retire(paths.revision(item.repository!, d!), touched);
       break;

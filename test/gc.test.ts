@@ -309,3 +309,25 @@ test('a schema1 image keeps its fsLayers', async () => {
   assert.ok(await blobExists(layer.digest), 'the layer a schema1 manifest names is kept');
   assert.equal((await client.req('GET', `/v2/s1/app/blobs/${layer.digest}`)).status, 200);
 });
+
+test('a push racing the mark: the current revision’s history entry stays even if the revision was listed too late', async () => {
+  const { makePlan } = await import('../gc/plan.js');
+  const x = `sha256:${'a'.repeat(64)}`;
+  const old = Date.now() - DAY;
+  // The inventory listed revisions before the daemon linked x, then listed the tag it already pointed at x.
+  const inv = {
+    repositories: [{
+      name: 'race/mark',
+      revisions: new Map(),
+      tags: [{ tag: 'v1', current: x, history: [{ digest: x, taggedAt: new Date(old).toISOString(), mtimeMs: old }] }],
+      layers: new Map(),
+      referrers: [],
+      uploads: [],
+    }],
+    manifests: new Map(),
+    blobs: new Map(),
+    signatures: [],
+  };
+  const plan = makePlan(inv, [], { keepHistory: 0, graceMs: 0, uploadTtlMs: DAY }, Date.now());
+  assert.deepEqual(plan.items.filter((i) => i.kind === 'history-entry'), []);
+});

@@ -1,6 +1,6 @@
 // A thin HTTP client for tests: raw requests, and pushing what images.ts builds.
-import { request as httpRequest } from 'node:http';
 import type { Blob, Built } from './images.js';
+import { type RawReply, rawRequest } from './raw.js';
 
 export interface Reply {
   status: number;
@@ -35,20 +35,8 @@ export class Client {
   }
 
   /** A request sent exactly as written: fetch would normalise `..` and encodings away. */
-  async raw(method: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; json: any }> {
-    const { hostname, port } = new URL(this.url);
-    return new Promise((ok, fail) => {
-      const r = httpRequest({ host: hostname, port, method, path, headers }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          ok({ status: res.statusCode!, json: text ? JSON.parse(text) : undefined });
-        });
-      });
-      r.on('error', fail);
-      r.end();
-    });
+  async raw(method: string, path: string, headers: Record<string, string> = {}): Promise<RawReply> {
+    return rawRequest(this.url, method, path, { headers });
   }
 
   /** Monolithic upload: POST ?digest= with the bytes. */

@@ -10,9 +10,17 @@ import { VERSION } from './daemon/version.js';
 /** A command's option builder and handler (`any`: each command's module types its own argv). */
 type Command = { builder: (y: Argv) => Argv; handler: (argv: any) => void | Promise<void> };
 
-const COMMANDS: { name: string; usage: string; describe: string; load: () => Promise<Command> }[] = [
+/** A command whose module exports its builder and handler under these names. */
+function lazy<M>(load: () => Promise<M>, builder: keyof M, handler: keyof M): () => Promise<Command> {
+  return async () => {
+    const m = await load();
+    return { builder: m[builder] as Command['builder'], handler: m[handler] as Command['handler'] };
+  };
+}
+const mirror = () => import('./mirror/commands.js');
+
+const COMMANDS: { usage: string; describe: string; load: () => Promise<Command> }[] = [
   {
-    name: 'serve',
     usage: 'serve',
     describe: 'run the registry daemon (OCI Distribution API) over a storage root',
     load: async () => {
@@ -28,73 +36,18 @@ const COMMANDS: { name: string; usage: string; describe: string; load: () => Pro
       };
     },
   },
-  {
-    name: 'gc',
-    usage: 'gc',
-    describe: 'remove what nothing references (safe while the daemon serves)',
-    load: async () => {
-      const { gc, gcCommand } = await import('./gc/main.js');
-      return { builder: gcCommand, handler: gc };
-    },
-  },
-  {
-    name: 'fsck',
-    usage: 'fsck',
-    describe: 'check every blob digest and every link of a root; --repair fixes what it can',
-    load: async () => {
-      const { fsck, fsckCommand } = await import('./fsck/main.js');
-      return { builder: fsckCommand, handler: fsck };
-    },
-  },
-  {
-    name: 'export',
-    usage: 'export [refs..]',
-    describe: 'write revisions and all they reference as an OCI image layout (dir or tar)',
-    load: async () => {
-      const m = await import('./mirror/commands.js');
-      return { builder: m.exportCommand, handler: m.exportHandler };
-    },
-  },
-  {
-    name: 'import',
-    usage: 'import <bundle>',
-    describe: 'verify a bundle whole, then link its manifests and move its tags',
-    load: async () => {
-      const m = await import('./mirror/commands.js');
-      return { builder: m.importCommand, handler: m.importHandler };
-    },
-  },
-  {
-    name: 'inventory',
-    usage: 'inventory',
-    describe: 'list every digest a store holds (for export --have)',
-    load: async () => {
-      const m = await import('./mirror/commands.js');
-      return { builder: m.inventoryCommand, handler: m.inventoryHandler };
-    },
-  },
-  {
-    name: 'mirror',
-    usage: 'mirror [refs..]',
-    describe: 'pull images from an upstream registry into the store',
-    load: async () => {
-      const m = await import('./mirror/commands.js');
-      return { builder: m.mirrorCommand, handler: m.mirrorHandler };
-    },
-  },
-  {
-    name: 'events',
-    usage: 'events',
-    describe: 'show notification events pending or failed under a root',
-    load: async () => {
-      const { events, eventsCommand } = await import('./daemon/events/command.js');
-      return { builder: eventsCommand, handler: events };
-    },
-  },
+  { usage: 'gc', describe: 'remove what nothing references (safe while the daemon serves)', load: lazy(() => import('./gc/main.js'), 'gcCommand', 'gc') },
+  { usage: 'fsck', describe: 'check every blob digest and every link of a root; --repair fixes what it can', load: lazy(() => import('./fsck/main.js'), 'fsckCommand', 'fsck') },
+  { usage: 'export [refs..]', describe: 'write revisions and all they reference as an OCI image layout (dir or tar)', load: lazy(mirror, 'exportCommand', 'exportHandler') },
+  { usage: 'import <bundle>', describe: 'verify a bundle whole, then link its manifests and move its tags', load: lazy(mirror, 'importCommand', 'importHandler') },
+  { usage: 'inventory', describe: 'list every digest a store holds (for export --have)', load: lazy(mirror, 'inventoryCommand', 'inventoryHandler') },
+  { usage: 'mirror [refs..]', describe: 'pull images from an upstream registry into the store', load: lazy(mirror, 'mirrorCommand', 'mirrorHandler') },
+  { usage: 'events', describe: 'show notification events pending or failed under a root', load: lazy(() => import('./daemon/events/command.js'), 'eventsCommand', 'events') },
 ];
+const nameOf = (c: { usage: string }) => c.usage.split(' ')[0]!;
 
 const args = hideBin(process.argv);
-const chosen = COMMANDS.find((c) => c.name === args[0]);
+const chosen = COMMANDS.find((c) => nameOf(c) === args[0]);
 const loaded = chosen && (await chosen.load());
 
 let program = yargs(args)
@@ -107,7 +60,7 @@ for (const c of COMMANDS) {
     : program.command(c.usage, c.describe, {}, () => undefined);
 }
 await program
-  .demandCommand(1, `name a command: ${COMMANDS.map((c) => c.name).join(', ')}`)
+  .demandCommand(1, `name a command: ${COMMANDS.map(nameOf).join(', ')}`)
   .strict()
   .version(VERSION)
   .help()

@@ -45,33 +45,30 @@ export interface Context {
 
 export type Better = 'higher' | 'lower';
 
-export interface Row {
+/** What Cairn and Distribution measured for one metric. */
+interface Measured {
   group: string;
   metric: string;
   unit: string;
   better: Better;
   cairn: number | undefined;
   distribution: number | undefined;
+  note?: string;
+}
+
+export interface Row extends Measured {
   /** Cairn / Distribution. */
   ratio: number | undefined;
   target: string;
   pass: boolean | undefined;
-  note?: string;
 }
 
-export interface RowSpec {
-  group: string;
-  metric: string;
-  unit: string;
-  better: Better;
-  cairn: number | undefined;
-  distribution: number | undefined;
+export interface RowSpec extends Measured {
   /** Ratio bound (≥ for higher-is-better, ≤ for lower-is-better); none for informational rows. */
   ratioTarget?: number;
   /** An extra condition on Cairn's own figure, with its text for the target column. */
   extra?: { text: string; pass: boolean };
   target?: string;
-  note?: string;
 }
 
 export function row(s: RowSpec): Row {

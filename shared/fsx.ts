@@ -47,21 +47,22 @@ export async function atomicWrite(tmpDir: string, dest: string, data: string | U
 export async function atomicWriteAll(tmpDir: string, files: [dest: string, data: string | Uint8Array][]): Promise<void> {
   const temps = files.map(() => tempPath(tmpDir));
   try {
-    await Promise.all(
-      files.map(async ([, data], i) => {
-        const fh = await fs.open(temps[i]!, 'wx');
-        try {
-          await fh.writeFile(data);
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
-      }),
-    );
+    await Promise.all(files.map(([, data], i) => writeNewFile(temps[i]!, data)));
     for (const [i, [dest]] of files.entries()) await commitFile(temps[i]!, dest);
   } catch (err) {
     await Promise.all(temps.map((t) => removeFile(t)));
     throw err;
+  }
+}
+
+/** Creates a file that must not exist yet (O_EXCL), writes it and fsyncs it. */
+export async function writeNewFile(p: string, data: string | Uint8Array): Promise<void> {
+  const fh = await fs.open(p, 'wx');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
 }
 

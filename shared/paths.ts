@@ -33,6 +33,23 @@
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { type Digest, isDigest, isName, isTag, isUploadId, parseDigest } from './reference.js';
 
+/**
+ * The files inside a tag's folder at `dir`: its place under _tags/, or a folder under
+ * tmp/ where a new tag is built whole before it is renamed into place.
+ */
+export function tagFolder(dir: string) {
+  const index = join(dir, 'index');
+  return {
+    current: join(dir, 'current'),
+    index,
+    entryDir: (d: Digest) => join(index, d.algorithm),
+    entry: (d: Digest) => {
+      checkDigest(d);
+      return join(index, d.algorithm, d.hex);
+    },
+  };
+}
+
 export class Paths {
   readonly root: string;
 
@@ -74,14 +91,13 @@ export class Paths {
     return join(this.tagsDir(name), tag);
   }
   tagCurrent(name: string, tag: string): string {
-    return join(this.tag(name, tag), 'current');
+    return tagFolder(this.tag(name, tag)).current;
   }
   tagIndexDir(name: string, tag: string): string {
-    return join(this.tag(name, tag), 'index');
+    return tagFolder(this.tag(name, tag)).index;
   }
   tagIndexEntry(name: string, tag: string, d: Digest): string {
-    checkDigest(d);
-    return join(this.tagIndexDir(name, tag), d.algorithm, d.hex);
+    return tagFolder(this.tag(name, tag)).entry(d);
   }
 
   layersDir(name: string): string {

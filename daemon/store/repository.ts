@@ -2,8 +2,9 @@
 // referrers. Reads come from the shared Tree. Order matters for crash safety:
 // a tag's history entry is written before `current` moves to it.
 import { promises as fs } from 'node:fs';
-import { atomicWrite, atomicWriteAll, ensureLink, exists, fsyncDir, isCode, removeFile, removeTree, tempPath, touch } from '../../shared/fsx.js';
-import { Paths } from '../../shared/paths.js';
+import { dirname } from 'node:path';
+import { atomicWrite, atomicWriteAll, ensureLink, exists, fsyncDir, isCode, removeFile, removeTree, tempPath, touch, writeNewFile } from '../../shared/fsx.js';
+import { tagFolder } from '../../shared/paths.js';
 import { Tree } from '../../shared/layout.js';
 import { type Digest, digestString } from '../../shared/reference.js';
 
@@ -61,32 +62,33 @@ export class Repositories extends Tree {
   }
 
   /**
-   * A new tag appears whole: its folder (history entry and `current`) is built under
-   * tmp/ and renamed into place in one step. Written in place, a kill between the
-   * history entry and `current` left a tag that tags/list showed and no GET could
-   * resolve (found by test/crash.test.ts). False when the tag already exists (the
-   * rename fails on a non-empty folder; another daemon may have just created it).
+   * A new tag appears whole: its folder (history entry and `current`) is built as one
+   * folder under tmp/ and renamed into place in one step. Written in place, a kill
+   * between the history entry and `current` left a tag that tags/list showed and no
+   * GET could resolve (found by test/crash.test.ts). False when the tag already exists
+   * (the rename fails on a non-empty folder; another daemon may have just created it).
+   *
+   * Durability: both files are fsynced, then the rename and `_tags` are. The staged
+   * folders themselves are not fsynced one by one: on a journaling filesystem (ext4,
+   * xfs) metadata commits in order, so the commit that makes the rename durable holds
+   * the mkdirs and creates before it. This path is the whole cost of a tag PUT, and
+   * it went from ~70 thread-pool trips to ~15 (bench: tag PUT).
    */
   private async createTag(name: string, tag: string, d: Digest, at: Date): Promise<boolean> {
-    if (await exists(this.paths.tag(name, tag))) return false;
-    const staged = new Paths(tempPath(this.paths.tmpDir()));
-    const dir = staged.tag(name, tag);
+    const dest = this.paths.tag(name, tag);
+    if (await exists(dest)) return false;
+    const staged = tempPath(this.paths.tmpDir());
+    const files = tagFolder(staged);
+    let moved = false;
     try {
-      await atomicWriteAll(this.paths.tmpDir(), [
-        [staged.tagIndexEntry(name, tag, d), at.toISOString()],
-        [staged.tagCurrent(name, tag), digestString(d)],
-      ]);
-      await fs.mkdir(this.paths.tagsDir(name), { recursive: true });
-      try {
-        await fs.rename(dir, this.paths.tag(name, tag));
-      } catch (err) {
-        if (isCode(err, 'ENOTEMPTY') || isCode(err, 'EEXIST')) return false;
-        throw err;
-      }
+      await fs.mkdir(files.entryDir(d), { recursive: true });
+      await Promise.all([writeNewFile(files.entry(d), at.toISOString()), writeNewFile(files.current, digestString(d))]);
+      moved = await renameFolder(staged, dest);
+      if (!moved) return false;
       await fsyncDir(this.paths.tagsDir(name));
       return true;
     } finally {
-      await removeTree(staged.root);
+      if (!moved) await removeTree(staged);
     }
   }
 
@@ -117,4 +119,20 @@ export class Repositories extends Tree {
     await removeTree(doomed);
     return true;
   }
+}
+
+/**
+ * Renames a folder to `dest`, creating dest's parent if needed; false when dest is
+ * already there (a non-empty folder: someone else created it first).
+ */
+async function renameFolder(src: string, dest: string, parentMade = false): Promise<boolean> {
+  try {
+    await fs.rename(src, dest);
+    return true;
+  } catch (err) {
+    if (isCode(err, 'ENOTEMPTY') || isCode(err, 'EEXIST')) return false;
+    if (parentMade || !isCode(err, 'ENOENT')) throw err;
+  }
+  await fs.mkdir(dirname(dest), { recursive: true });
+  return renameFolder(src, dest, true);
 }

@@ -29,9 +29,23 @@ export async function fsyncFile(file: string): Promise<void> {
 
 /** Moves a finished temp file into place (replacing what is there) and makes the move durable. */
 export async function commitFile(tmp: string, dest: string): Promise<void> {
-  await fs.mkdir(dirname(dest), { recursive: true });
-  await fs.rename(tmp, dest);
+  await renameMakingParent(tmp, dest);
   await fsyncDir(dirname(dest));
+}
+
+/**
+ * rename(2), creating dest's parent folder when it is missing. Tries the rename
+ * first: the parent is nearly always there, and a mkdir -p before every rename
+ * costs two more calls through the thread pool.
+ */
+export async function renameMakingParent(src: string, dest: string): Promise<void> {
+  try {
+    await fs.rename(src, dest);
+  } catch (err) {
+    if (!isCode(err, 'ENOENT') || !(await exists(src))) throw err;
+    await fs.mkdir(dirname(dest), { recursive: true });
+    await fs.rename(src, dest);
+  }
 }
 
 /** Writes `data` to `dest` atomically: temp file, fsync, rename, fsync the directory. */

@@ -2,8 +2,7 @@
 // referrers. Reads come from the shared Tree. Order matters for crash safety:
 // a tag's history entry is written before `current` moves to it.
 import { promises as fs } from 'node:fs';
-import { dirname } from 'node:path';
-import { atomicWrite, atomicWriteAll, ensureLink, exists, fsyncDir, isCode, removeFile, removeTree, tempPath, touch, writeNewFile } from '../../shared/fsx.js';
+import { atomicWrite, atomicWriteAll, ensureLink, exists, fsyncDir, isCode, removeFile, removeTree, tempPath, touch, renameMakingParent, writeNewFile } from '../../shared/fsx.js';
 import { tagFolder } from '../../shared/paths.js';
 import { Tree } from '../../shared/layout.js';
 import { type Digest, digestString } from '../../shared/reference.js';
@@ -121,18 +120,13 @@ export class Repositories extends Tree {
   }
 }
 
-/**
- * Renames a folder to `dest`, creating dest's parent if needed; false when dest is
- * already there (a non-empty folder: someone else created it first).
- */
-async function renameFolder(src: string, dest: string, parentMade = false): Promise<boolean> {
+/** Renames a folder to `dest`; false when dest is already there (non-empty: someone else created it first). */
+async function renameFolder(src: string, dest: string): Promise<boolean> {
   try {
-    await fs.rename(src, dest);
+    await renameMakingParent(src, dest);
     return true;
   } catch (err) {
     if (isCode(err, 'ENOTEMPTY') || isCode(err, 'EEXIST')) return false;
-    if (parentMade || !isCode(err, 'ENOENT')) throw err;
+    throw err;
   }
-  await fs.mkdir(dirname(dest), { recursive: true });
-  return renameFolder(src, dest, true);
 }

@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sameDigest } from '../../shared/digest.js';
 import { RegistryError } from '../../shared/errors.js';
-import { atomicWrite, isCode, removeTree } from '../../shared/fsx.js';
+import { isCode, removeFile, removeTree } from '../../shared/fsx.js';
 import type { Paths } from '../../shared/paths.js';
 import { type Digest, digestString } from '../../shared/reference.js';
 import type { BlobStore } from './blobs.js';
@@ -36,12 +36,23 @@ export class UploadStore {
     this.blobs = blobs;
   }
 
+  /**
+   * Starts an upload: its folder, an empty data file and the state (what the GC
+   * reports). Nothing is fsynced here: the session holds no bytes yet, and the fsync
+   * of its first chunk (HashingFileSink) is what makes the folder's creation durable
+   * with it, on the journaling filesystems Cairn is meant for. A crash before that
+   * chunk can lose the empty session; the client's next request then gets
+   * BLOB_UPLOAD_UNKNOWN and starts over, which every client does.
+   */
   async create(name: string): Promise<string> {
     const id = randomUUID();
     await fs.mkdir(this.paths.upload(name, id), { recursive: true });
-    await fs.writeFile(this.paths.uploadData(name, id), '', { flag: 'wx' });
     const state: UploadState = { name, startedAt: new Date().toISOString() };
-    await atomicWrite(this.paths.tmpDir(), this.paths.uploadState(name, id), JSON.stringify(state));
+    // O_EXCL creates in a folder nobody else knows yet; a torn state file only loses the report's start time.
+    await Promise.all([
+      fs.writeFile(this.paths.uploadData(name, id), '', { flag: 'wx' }),
+      fs.writeFile(this.paths.uploadState(name, id), JSON.stringify(state), { flag: 'wx' }),
+    ]);
     return id;
   }
 
@@ -88,16 +99,28 @@ export class UploadStore {
         throw new RegistryError('DIGEST_INVALID', `upload has digest ${digestString(actual)}, not ${digestString(digest)}`);
       }
       await this.blobs.adopt(data, digest, { synced: true }); // every chunk was synced when written
-      await removeTree(this.paths.upload(name, id));
-      this.sessions.delete(id);
+      await this.remove(name, id);
       return session.offset;
     });
   }
 
   async cancel(name: string, id: string): Promise<void> {
     await this.offset(name, id);
-    await removeTree(this.paths.upload(name, id));
+    await this.remove(name, id);
+  }
+
+  /** Removes an upload's folder: its two known files, then the folder (the whole tree only if more is there). */
+  private async remove(name: string, id: string): Promise<void> {
     this.sessions.delete(id);
+    const dir = this.paths.upload(name, id);
+    await Promise.all([removeFile(this.paths.uploadData(name, id)), removeFile(this.paths.uploadState(name, id))]);
+    try {
+      await fs.rmdir(dir);
+    } catch (err) {
+      if (isCode(err, 'ENOENT')) return;
+      if (!isCode(err, 'ENOTEMPTY') && !isCode(err, 'EEXIST')) throw err;
+      await removeTree(dir);
+    }
   }
 
   private async write(name: string, id: string, session: Session, src: Readable, signal?: AbortSignal): Promise<void> {
@@ -129,7 +152,7 @@ export class UploadStore {
       const size = await this.offset(name, id);
       // Another process (or a restart) may have written this upload: rehash from disk.
       if (s.offset !== size) {
-        s.hash = await hashFile(this.paths.uploadData(name, id), 'sha256');
+        s.hash = size === 0 ? createHash('sha256') : await hashFile(this.paths.uploadData(name, id), 'sha256');
         s.offset = size;
       }
       return fn(s);

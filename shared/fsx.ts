@@ -9,7 +9,40 @@ export function tempPath(tmpDir: string): string {
   return join(tmpDir, `${process.pid}-${randomUUID()}`);
 }
 
-export async function fsyncDir(dir: string): Promise<void> {
+/**
+ * fsyncs a folder, so renames and creates in it survive a crash. Callers that ask
+ * while an fsync of the same folder is running share the next one (group commit):
+ * it starts after their change, so it covers it, and sixteen tag PUTs into one
+ * repository cost two or three fsyncs of `_tags`, not sixteen, and hold fewer of
+ * libuv's four threads.
+ */
+export function fsyncDir(dir: string): Promise<void> {
+  const running = dirSyncs.get(dir);
+  if (running) return (running.next ??= running.done.then(() => startDirSync(dir)));
+  return startDirSync(dir);
+}
+
+interface DirSync {
+  /** Settles (never rejects) when this fsync has ended. */
+  done: Promise<void>;
+  /** The fsync that starts once this one ends, shared by everyone who asked meanwhile. */
+  next?: Promise<void>;
+}
+const dirSyncs = new Map<string, DirSync>();
+const noop = () => undefined;
+
+function startDirSync(dir: string): Promise<void> {
+  const sync = syncPath(dir);
+  const entry: DirSync = {
+    done: sync.then(noop, noop).then(() => {
+      if (dirSyncs.get(dir) === entry && !entry.next) dirSyncs.delete(dir);
+    }),
+  };
+  dirSyncs.set(dir, entry);
+  return sync;
+}
+
+async function syncPath(dir: string): Promise<void> {
   const fh = await fs.open(dir, constants.O_RDONLY);
   try {
     await fh.sync();

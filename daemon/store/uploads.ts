@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sameDigest } from '../../shared/digest.js';
 import { RegistryError } from '../../shared/errors.js';
-import { isCode, removeFile, removeTree } from '../../shared/fsx.js';
+import { createFile, isCode, removeFile, removeTree, statOrUndefined } from '../../shared/fsx.js';
 import type { Paths } from '../../shared/paths.js';
 import { type Digest, digestString } from '../../shared/reference.js';
 import type { BlobStore } from './blobs.js';
@@ -50,20 +50,17 @@ export class UploadStore {
     const state: UploadState = { name, startedAt: new Date().toISOString() };
     // O_EXCL creates in a folder nobody else knows yet; a torn state file only loses the report's start time.
     await Promise.all([
-      fs.writeFile(this.paths.uploadData(name, id), '', { flag: 'wx' }),
-      fs.writeFile(this.paths.uploadState(name, id), JSON.stringify(state), { flag: 'wx' }),
+      createFile(this.paths.uploadData(name, id)),
+      createFile(this.paths.uploadState(name, id), JSON.stringify(state)),
     ]);
     return id;
   }
 
   /** Bytes received so far; BLOB_UPLOAD_UNKNOWN when there is no such upload. */
   async offset(name: string, id: string): Promise<number> {
-    try {
-      return (await fs.stat(this.paths.uploadData(name, id))).size;
-    } catch (err) {
-      if (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR')) throw unknownUpload(id);
-      throw err;
-    }
+    const st = await statOrUndefined(this.paths.uploadData(name, id));
+    if (!st) throw unknownUpload(id);
+    return st.size;
   }
 
   /**

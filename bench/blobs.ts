@@ -61,8 +61,8 @@ export async function bigBlob(ctx: Context): Promise<Row[]> {
 
   const group = `${mib} MiB blob`;
   const ceiling = ctx.ceilings.loopbackDiscardMiBs;
-  // What a push can reach at best: the slower of receiving and writing + syncing.
-  const bound = Math.min(ceiling, ctx.ceilings.writeFsyncMiBs);
+  // What a push can reach at best: the slower of receiving and writing + syncing new files.
+  const bound = Math.min(ceiling, ctx.ceilings.writeFsyncNewMiBs);
   const pushRow = (metric: string, xs: Record<Kind, number[]>) => {
     const cairn = median(xs.cairn);
     return row({
@@ -76,7 +76,7 @@ export async function bigBlob(ctx: Context): Promise<Row[]> {
       extra: { text: `≥ 60% of discard ceiling (${(0.6 * ceiling).toFixed(0)})`, pass: cairn >= 0.6 * ceiling },
       note:
         `median of ${xs.cairn.length} [Cairn ${xs.cairn.map((x) => x.toFixed(0)).join(', ')}; Distribution ${xs.distribution.map((x) => x.toFixed(0)).join(', ')}]; ` +
-        `Cairn at ${((100 * cairn) / ceiling).toFixed(0)}% of the loopback-discard ceiling, ${((100 * cairn) / bound).toFixed(0)}% of min(loopback discard, write + fsync)`,
+        `Cairn at ${((100 * cairn) / ceiling).toFixed(0)}% of the loopback-discard ceiling, ${((100 * cairn) / bound).toFixed(0)}% of min(loopback discard, write + fsync of new files)`,
     });
   };
   return [

@@ -56,13 +56,24 @@ export function pageParams(query: Record<string, string | string[] | undefined>)
 export function paginate<T>(items: T[], key: (item: T) => string, page: Page, sorted = true): { items: T[]; next?: string } {
   let start = 0;
   if (page.last !== undefined) {
-    start = sorted ? items.findIndex((i) => key(i) > page.last!) : items.findIndex((i) => key(i) === page.last) + 1;
-    if (start < 0 || (!sorted && start === 0)) return { items: [] };
+    start = sorted ? firstAfter(items, key, page.last) : items.findIndex((i) => key(i) === page.last) + 1;
+    if (!sorted && start === 0) return { items: [] };
   }
-  const rest = items.slice(start);
-  if (page.n === undefined || rest.length <= page.n) return { items: rest };
-  const taken = rest.slice(0, page.n);
+  if (page.n === undefined || items.length - start <= page.n) return { items: items.slice(start) };
+  const taken = items.slice(start, start + page.n);
   return { items: taken, next: taken.length ? key(taken.at(-1)!) : undefined };
+}
+
+/** Index of the first item whose key sorts after `last` (binary search: a walk of 5,000 tags asks 50 times). */
+function firstAfter<T>(items: T[], key: (item: T) => string, last: string): number {
+  let lo = 0;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (key(items[mid]!) > last) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 /** The RFC 5988 `Link` header value that points at the next page. */

@@ -7,8 +7,6 @@ import type { Argv } from 'yargs';
 import { createApp } from './app.js';
 import { loadAuth, type SecurityOptions, securityOptions } from './auth/options.js';
 import { beyondLoopback, serverTimeouts } from './serverlimits.js';
-import { startInbox } from './inbox.js';
-import { loadNotifyConfig } from './events/config.js';
 import { createLogger, type Logger } from './log.js';
 import { Paths } from '../shared/paths.js';
 import { prepareRoot } from './startup.js';
@@ -51,7 +49,9 @@ export async function serve(opts: ServeOptions, logger: Logger = createLogger(op
   const root = resolve(opts.root);
   const { host, port } = parseListen(opts.listen);
   const auth = await loadAuth(opts, new Paths(root));
-  const notify = opts.notify ? await loadNotifyConfig(opts.notify) : undefined;
+  // --notify and --inbox load their modules only when given: yaml, chokidar's inbox
+  // and the whole import path (tar, mirror/) are not part of a plain daemon's memory.
+  const notify = opts.notify ? await (await import('./events/config.js')).loadNotifyConfig(opts.notify) : undefined;
   const { app, registry, notifier } = createApp({ root, logger, auth, readOnly: opts.readOnly, maxUploads: opts.maxUploads, notify });
   const { removedTemps } = await prepareRoot(registry.paths);
   if (!opts.tlsCert !== !opts.tlsKey) throw new Error('--tls-cert and --tls-key go together');
@@ -82,6 +82,7 @@ export async function serve(opts: ServeOptions, logger: Logger = createLogger(op
     logger.warn({ address: actual }, `listening beyond loopback without ${missing}: ${risks}`);
   }
   if (opts.inbox) {
+    const { startInbox } = await import('./inbox.js');
     const inbox = await startInbox({ dir: resolve(opts.inbox), root, logger });
     server.once('close', () => void inbox.close());
   }

@@ -4,7 +4,10 @@
 // credentials (never the password itself). The file is re-read when it changes.
 import { createHmac, randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import bcrypt from 'bcryptjs';
+
+/** bcryptjs, loaded at the first check: the middleware imports this module (parseBasic) even without --auth. */
+let bcryptjs: Promise<typeof import('bcryptjs').default> | undefined;
+const bcrypt = () => (bcryptjs ??= import('bcryptjs').then((m) => m.default));
 
 const REMEMBER_MS = 60_000;
 const RECHECK_FILE_MS = 2_000;
@@ -68,7 +71,7 @@ export class Htpasswd {
     if (until !== undefined && until > Date.now()) return true;
     const hash = this.users.get(user);
     // bcryptjs reads $2y$ (PHP/Apache's name for the fixed $2a$) like $2b$.
-    const ok = await bcrypt.compare(password, hash ?? DUMMY_HASH);
+    const ok = await (await bcrypt()).compare(password, hash ?? DUMMY_HASH);
     if (!ok || hash === undefined) return false;
     if (this.remembered.size > 10_000) this.remembered.clear();
     this.remembered.set(key, Date.now() + REMEMBER_MS);

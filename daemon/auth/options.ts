@@ -5,10 +5,7 @@ import { readFile } from 'node:fs/promises';
 import ms from 'ms';
 import type { Argv } from 'yargs';
 import type { Paths } from '../../shared/paths.js';
-import { Htpasswd } from './htpasswd.js';
 import type { AuthConfig } from './middleware.js';
-import { Rules } from './rules.js';
-import { TokenService } from './token.js';
 
 export interface SecurityOptions {
   auth?: 'none' | 'htpasswd' | 'token';
@@ -63,6 +60,8 @@ export async function loadAuth(opts: SecurityOptions, paths: Paths): Promise<Aut
     if (opts.htpasswd || opts.rules) throw new Error('--htpasswd and --rules need --auth htpasswd or --auth token');
     return { mode };
   }
+  // Loaded only with --auth: jose and the token store are no part of an open daemon.
+  const [{ Htpasswd }, { Rules }, { TokenService }] = await Promise.all([import('./htpasswd.js'), import('./rules.js'), import('./token.js')]);
   const rules = opts.rules ? await Rules.load(opts.rules) : Rules.signedInMayAll();
   const htpasswd = opts.htpasswd ? await Htpasswd.load(opts.htpasswd) : undefined;
   if (mode === 'htpasswd') {

@@ -15,7 +15,6 @@
 // Globs: `*` any characters within one name component, `**` any characters across
 // components, `?` one character other than '/'.
 import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
 import { ACTIONS, type Action } from './scope.js';
 import { repositoryGlob } from '../../shared/glob.js';
 
@@ -62,11 +61,13 @@ export class Rules {
 
   static async load(file: string): Promise<Rules> {
     const text = await readFile(file, 'utf8');
+    const json = /\.json$/i.test(file);
+    const parseYaml = json ? undefined : (await import('yaml')).parse; // loaded only for a YAML rules file
     let doc: unknown;
     try {
-      doc = /\.json$/i.test(file) ? JSON.parse(text) : parseYaml(text); // YAML is a superset of JSON
+      doc = parseYaml ? parseYaml(text) : JSON.parse(text); // YAML is a superset of JSON
     } catch (err) {
-      throw new Error(`${file}: not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
+      throw new Error(`${file}: not valid ${json ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
     }
     return Rules.parse(doc, file);
   }

@@ -15,7 +15,7 @@
 // (restoring something unreferenced is harmless; the next sweep finds it again).
 import { randomUUID } from 'node:crypto';
 import { promises as fs, type Stats, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { isCode, listDir, removeTree, statOrUndefined } from '../shared/fsx.js';
 import type { Paths } from '../shared/paths.js';
 import { statSyncOrUndefined } from '../shared/syncfs.js';
@@ -74,11 +74,26 @@ export class Trash {
     return 'removed';
   }
 
-  /** Waits for the deletions, then drops this run's (now empty) trash folder. */
+  /** Waits for the deletions, then drops this run's (now empty) trash folders. */
   async close(): Promise<void> {
     await Promise.all(this.deleting);
     if (this.failure) throw this.failure;
-    rmSync(this.paths.gcTrash(this.run), { recursive: true, force: true });
+    // Deepest first, each depth at once: an rmdir waits on the disk like an unlink.
+    const run = this.paths.gcTrash(this.run);
+    const byDepth = new Map<number, string[]>();
+    const seen = new Set<string>();
+    for (const made of this.made) {
+      for (let d = made; d.length > run.length && !seen.has(d); d = dirname(d)) {
+        seen.add(d);
+        const depth = d.split(sep).length;
+        if (!byDepth.has(depth)) byDepth.set(depth, []);
+        byDepth.get(depth)!.push(d);
+      }
+    }
+    for (const depth of [...byDepth.keys()].sort((a, b) => b - a)) {
+      await Promise.all(byDepth.get(depth)!.map((d) => fs.rmdir(d).catch(() => undefined))); // what stays, the rm below takes
+    }
+    rmSync(run, { recursive: true, force: true });
   }
 }
 

@@ -2,11 +2,11 @@
 // link, blob, signature folder and upload, with the mtime it had when read. The
 // plan is computed from this data alone; the sweep compares each item's mtime
 // with the one recorded here to notice that the daemon used it since.
-import pMap from 'p-map';
-import { readOrUndefined, readTextOrUndefined, statOrUndefined, treeStats } from '../shared/fsx.js';
-import { Tree } from '../shared/layout.js';
-import type { Paths } from '../shared/paths.js';
-import { digestString, parseDigest } from '../shared/reference.js';
+import { treeStats } from '../shared/fsx.js';
+import { Tree, compareStrings, listBlobsSync, listDigestsSync, listTagsSync } from '../shared/layout.js';
+import { type Paths, tagFolder } from '../shared/paths.js';
+import { digestString, isDigest, parseDigest } from '../shared/reference.js';
+import { Pacer, readTextSyncOrUndefined, readWithStatsSync, statSyncOrUndefined } from '../shared/syncfs.js';
 import { type ManifestRefs, manifestRefs } from './refs.js';
 
 export interface RevisionInfo {
@@ -75,80 +75,93 @@ export interface Inventory {
   signatures: SignatureFolderInfo[];
 }
 
-/** File reads and stats in flight at once: the tree is many small files, and each await is a thread-pool round trip. */
-const READ_CONCURRENCY = 32;
-const each = <T, R>(items: Iterable<T>, fn: (item: T) => Promise<R>) => pMap(items, fn, { concurrency: READ_CONCURRENCY });
-
 export async function takeInventory(paths: Paths, onRepository?: (done: number, total: number) => void): Promise<Inventory> {
-  const tree = new Tree(paths);
-  const names = await tree.listRepositories();
-  let done = 0;
-  const repositories = await pMap(
-    names,
-    async (name) => {
-      const repo = await readRepository(tree, name);
-      onRepository?.(++done, names.length);
-      return repo;
-    },
-    { concurrency: 4 },
-  );
+  // Sync reads (see shared/syncfs.ts): the tree is many small files, and the GC runs
+  // in a process of its own; the pacer still lets signals and the progress bar in.
+  const pace = new Pacer();
+  const names = await new Tree(paths).listRepositories();
+  const repositories: RepositoryInfo[] = [];
+  for (const name of names) {
+    repositories.push(await readRepository(paths, name, pace));
+    onRepository?.(repositories.length, names.length);
+  }
   const manifests = new Map<string, ManifestRefs>();
-  const unique = new Map(repositories.flatMap((repo) => [...repo.revisions.values()].map((r) => [r.digest, r] as const)));
-  await each(unique.values(), async (r) => void manifests.set(r.digest, await readManifest(paths, r)));
+  for (const repo of repositories) {
+    for (const r of repo.revisions.values()) {
+      if (manifests.has(r.digest)) continue;
+      manifests.set(r.digest, readManifest(paths, r));
+      await pace.tick();
+    }
+  }
   const blobs = new Map<string, BlobInfo>();
-  await each(await tree.listBlobs(), async (d) => {
-    const st = await statOrUndefined(paths.blob(d));
+  for (const d of listBlobsSync(paths)) {
+    const st = statSyncOrUndefined(paths.blob(d));
     if (st) blobs.set(digestString(d), { digest: digestString(d), size: st.size, mtimeMs: st.mtimeMs });
-  });
-  const signatures = await each(await tree.listSignedPayloads(), async (payload) => {
+    await pace.tick();
+  }
+  const signatures: SignatureFolderInfo[] = [];
+  for (const payload of listDigestsSync(paths.signaturesDir())) {
     const { bytes, mtimeMs } = await treeStats(paths.signaturesOf(payload));
-    return { payload: digestString(payload), bytes, mtimeMs };
-  });
-  return { repositories, manifests: sortedMap(manifests), blobs: sortedMap(blobs), signatures };
+    signatures.push({ payload: digestString(payload), bytes, mtimeMs });
+  }
+  return { repositories, manifests: sortedMap(manifests), blobs, signatures };
 }
 
-async function readRepository(tree: Tree, name: string): Promise<RepositoryInfo> {
-  const paths = tree.paths;
+async function readRepository(paths: Paths, name: string, pace: Pacer): Promise<RepositoryInfo> {
   const revisions = new Map<string, RevisionInfo>();
-  await each(await tree.listRevisions(name), async (d) => {
-    const p = paths.revision(name, d);
-    const [mediaType, st] = await Promise.all([readTextOrUndefined(p), statOrUndefined(p)]);
-    if (mediaType !== undefined && st) revisions.set(digestString(d), { digest: digestString(d), mediaType: mediaType.trim(), mtimeMs: st.mtimeMs });
-  });
-  const tags: TagInfo[] = await each(await tree.listTags(name), async (tag) => {
-    const [current, entries] = await Promise.all([tree.tagCurrent(name, tag), tree.tagHistory(name, tag)]);
-    const stats = await Promise.all(entries.map((h) => statOrUndefined(paths.tagIndexEntry(name, tag, h.digest))));
-    const history: HistoryInfo[] = [];
-    for (const [i, h] of entries.entries()) {
-      const st = stats[i];
-      if (st) history.push({ digest: digestString(h.digest), taggedAt: h.taggedAt, mtimeMs: st.mtimeMs });
-    }
-    return { tag, current: current && digestString(current), history };
-  });
+  for (const d of listDigestsSync(paths.revisionsDir(name))) {
+    const link = readWithStatsSync(paths.revision(name, d));
+    if (link) revisions.set(digestString(d), { digest: digestString(d), mediaType: link.data.toString('utf8').trim(), mtimeMs: link.stats.mtimeMs });
+    await pace.tick();
+  }
+  const tags: TagInfo[] = [];
+  for (const tag of listTagsSync(paths, name)) {
+    tags.push(readTag(paths, name, tag));
+    await pace.tick();
+  }
   const layers = new Map<string, LinkInfo>();
-  await each(await tree.listLayers(name), async (d) => {
-    const st = await statOrUndefined(paths.layer(name, d));
+  for (const d of listDigestsSync(paths.layersDir(name))) {
+    const st = statSyncOrUndefined(paths.layer(name, d));
     if (st) layers.set(digestString(d), { digest: digestString(d), mtimeMs: st.mtimeMs });
-  });
-  const referrers = (
-    await each(await tree.listReferrerLinks(name), async ({ subject, digest }) => {
-      const st = await statOrUndefined(paths.referrer(name, subject, digest));
-      return st && { subject: digestString(subject), digest: digestString(digest), mtimeMs: st.mtimeMs };
-    })
-  ).filter((r): r is ReferrerLinkInfo => r !== undefined);
-  const uploads = await each(await tree.listUploads(name), async (id): Promise<UploadInfo> => {
+    await pace.tick();
+  }
+  const referrers: ReferrerLinkInfo[] = [];
+  for (const subject of listDigestsSync(paths.referrersDir(name))) {
+    for (const d of listDigestsSync(paths.referrersOf(name, subject))) {
+      const st = statSyncOrUndefined(paths.referrer(name, subject, d));
+      if (st) referrers.push({ subject: digestString(subject), digest: digestString(d), mtimeMs: st.mtimeMs });
+      await pace.tick();
+    }
+  }
+  const uploads: UploadInfo[] = [];
+  for (const id of await new Tree(paths).listUploads(name)) {
     // The files' mtimes tell the last activity: the state is written at the start,
     // the data file on every chunk. startedAt is only reported.
     const { bytes, mtimeMs } = await treeStats(paths.upload(name, id));
     let startedAt: string | undefined;
     try {
-      startedAt = JSON.parse((await readTextOrUndefined(paths.uploadState(name, id))) ?? '{}').startedAt;
+      startedAt = JSON.parse(readTextSyncOrUndefined(paths.uploadState(name, id)) ?? '{}').startedAt;
     } catch {
       // An unreadable state file: the mtimes alone tell the upload's age.
     }
-    return { id, activeMs: mtimeMs, startedAt: typeof startedAt === 'string' ? startedAt : undefined, bytes };
-  });
-  return { name, revisions: sortedMap(revisions), tags, layers: sortedMap(layers), referrers, uploads };
+    uploads.push({ id, activeMs: mtimeMs, startedAt: typeof startedAt === 'string' ? startedAt : undefined, bytes });
+  }
+  return { name, revisions, tags, layers, referrers, uploads };
+}
+
+/** One tag: `current`, and its history newest first (content and mtime from one open each). */
+function readTag(paths: Paths, name: string, tag: string): TagInfo {
+  const files = tagFolder(paths.tag(name, tag));
+  const text = readTextSyncOrUndefined(files.current)?.trim();
+  const entries: (HistoryInfo & { hex: string })[] = [];
+  for (const d of listDigestsSync(files.index)) {
+    const entry = readWithStatsSync(files.entry(d));
+    if (entry) entries.push({ digest: digestString(d), hex: d.hex, taggedAt: entry.data.toString('utf8').trim(), mtimeMs: entry.stats.mtimeMs });
+  }
+  // The order of Tree.tagHistory: newest first, ties by digest.
+  entries.sort((a, b) => compareStrings(b.taggedAt, a.taggedAt) || compareStrings(a.hex, b.hex));
+  const history = entries.map(({ digest, taggedAt, mtimeMs }) => ({ digest, taggedAt, mtimeMs }));
+  return { tag, current: text && isDigest(text) ? text : undefined, history };
 }
 
 /** Maps filled concurrently, put back in key order so the plan reads the same every run. */
@@ -156,8 +169,8 @@ function sortedMap<V>(m: Map<string, V>): Map<string, V> {
   return new Map([...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-async function readManifest(paths: Paths, r: RevisionInfo): Promise<ManifestRefs> {
-  const body = await readOrUndefined(paths.blob(parseDigest(r.digest)));
+function readManifest(paths: Paths, r: RevisionInfo): ManifestRefs {
+  const body = readWithStatsSync(paths.blob(parseDigest(r.digest)))?.data;
   if (!body) return { blobs: [], children: [], error: 'manifest blob is missing' };
   return manifestRefs(body, r.mediaType);
 }

@@ -1,7 +1,7 @@
 // `cairn gc`: the command line. Options, then printing: the plan before the sweep,
 // a progress bar on a terminal (none when piped or with --json), the report after.
 // Exit codes: 0 done, 1 error, 2 bad keep-list, 3 another gc holds the lock.
-import cliProgress from 'cli-progress';
+import type cliProgress from 'cli-progress';
 import ms from 'ms';
 import prettyBytes from 'pretty-bytes';
 import type { Argv } from 'yargs';
@@ -75,7 +75,8 @@ function duration(v: string, option: string): number {
 export async function gc(argv: GcArgs): Promise<void> {
   const out = process.stdout;
   const human = !argv.json;
-  const bar = human && process.stderr.isTTY ? new Progress() : undefined;
+  // cli-progress is loaded only for a terminal: a gc from cron need not pay for it.
+  const bar = human && process.stderr.isTTY ? new Progress((await import('cli-progress')).default) : undefined;
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once('SIGINT', stop);
@@ -156,16 +157,21 @@ export function formatReport(r: Report): string {
 
 /** One bar per phase, on stderr, only on a terminal. */
 class Progress {
+  private readonly lib: typeof cliProgress;
   private bar: cliProgress.SingleBar | undefined;
   private phase: string | undefined;
+
+  constructor(lib: typeof cliProgress) {
+    this.lib = lib;
+  }
 
   update(phase: string, done: number, total: number): void {
     if (phase !== this.phase) {
       this.stop();
       this.phase = phase;
-      this.bar = new cliProgress.SingleBar(
+      this.bar = new this.lib.SingleBar(
         { format: `${phase === 'mark' ? 'marking ' : 'sweeping'} [{bar}] {value}/{total}`, hideCursor: true, clearOnComplete: true },
-        cliProgress.Presets.shades_classic,
+        this.lib.Presets.shades_classic,
       );
       this.bar.start(total, 0);
     }

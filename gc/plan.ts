@@ -85,9 +85,18 @@ export function makePlan(inv: Inventory, keep: KeepEntry[], opts: PlanOptions, n
         });
       }
     }
+    // Which tags' histories hold each revision, built once (not a scan of every history per revision).
+    const historyTags = new Map<string, string[]>();
+    for (const t of repo.tags) {
+      for (const h of t.history) {
+        const tags = historyTags.get(h.digest);
+        if (!tags) historyTags.set(h.digest, [t.tag]);
+        else if (tags.at(-1) !== t.tag) tags.push(t.tag);
+      }
+    }
     for (const r of repo.revisions.values()) {
       if (kept.has(r.digest)) continue;
-      const inHistory = repo.tags.filter((t) => t.history.some((h) => h.digest === r.digest)).map((t) => t.tag);
+      const inHistory = historyTags.get(r.digest) ?? [];
       items.push({
         kind: 'revision',
         ref: `${repo.name}@${r.digest}`,
@@ -167,7 +176,8 @@ export function makePlan(inv: Inventory, keep: KeepEntry[], opts: PlanOptions, n
     });
   }
 
-  items.sort((a, b) => SWEEP_ORDER.indexOf(a.kind) - SWEEP_ORDER.indexOf(b.kind) || (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
+  const rank = new Map(SWEEP_ORDER.map((k, i) => [k, i]));
+  items.sort((a, b) => rank.get(a.kind)! - rank.get(b.kind)! || (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
   const keptBlobs = [...inv.blobs.keys()].filter((d) => !doomedBlobs.has(d)).length;
   return {
     markedAt: new Date(now).toISOString(),

@@ -5,10 +5,9 @@
 // sweep: a GC killed mid-sweep queues none for what it had removed.
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { atomicWrite } from '../shared/fsx.js';
+import { atomicWrite, exists } from '../shared/fsx.js';
 import type { Paths } from '../shared/paths.js';
-import { type RegistryEvent, makeEvent } from '../daemon/events/envelope.js';
-import { EventQueue } from '../daemon/events/queue.js';
+import type { RegistryEvent } from '../daemon/events/envelope.js';
 import type { GcFigures } from '../daemon/metrics.js';
 import type { Report } from './run.js';
 
@@ -31,6 +30,9 @@ export async function recordGc(paths: Paths, r: Report): Promise<{ eventsQueued:
   };
   await atomicWrite(paths.tmpDir(), paths.gcLast(), JSON.stringify(figures, null, 2));
 
+  // The event modules load only when some daemon has served this root with --notify.
+  if (!(await exists(paths.eventEndpoints()))) return { eventsQueued: 0 };
+  const [{ EventQueue }, { makeEvent }] = await Promise.all([import('../daemon/events/queue.js'), import('../daemon/events/envelope.js')]);
   const queue = new EventQueue(paths);
   const endpoints = await queue.loadEndpoints();
   if (!endpoints.length) return { eventsQueued: 0 };

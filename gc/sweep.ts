@@ -14,18 +14,15 @@
 //     blobs and layer links, whatever the mtimes say;
 //   - a referrer link goes only if its revision is still unlinked after the move.
 import type { Stats } from 'node:fs';
-import { exists, readOrUndefined, readTextOrUndefined, treeStats } from '../shared/fsx.js';
-import { Tree } from '../shared/layout.js';
+import { exists, readOrUndefined, treeStats } from '../shared/fsx.js';
+import { Tree, listTagsSync } from '../shared/layout.js';
 import type { Paths } from '../shared/paths.js';
 import { digestString, parseDigest } from '../shared/reference.js';
+import { Pacer, readTextSyncOrUndefined, statSyncOrUndefined } from '../shared/syncfs.js';
 import type { Inventory } from './inventory.js';
 import type { Plan, PlanItem } from './plan.js';
 import { manifestRefs } from './refs.js';
 import type { Trash } from './trash.js';
-import pMap from 'p-map';
-
-/** Files renamed at once within one kind: enough to overlap the filesystem's waits. */
-const SWEEP_CONCURRENCY = 16;
 
 export interface SweepOptions {
   graceMs: number;
@@ -46,9 +43,11 @@ export async function sweep(paths: Paths, trash: Trash, plan: Plan, inv: Invento
   const doomed = new Set(plan.items.filter((i) => i.kind === 'revision').map((i) => `${i.repository}@${i.digest}`));
   let rescan: Protected | undefined;
   let done = 0;
+  // One item at a time, with sync file calls (see shared/syncfs.ts); the pacer lets
+  // SIGINT, the progress bar and a daemon in the same process (tests) in between.
+  const pace = new Pacer(64);
 
-  // Kinds go in plan order (references before what they reference); the items of
-  // one kind are independent paths, so they are retired several at a time.
+  // Kinds go in plan order (references before what they reference).
   for (const group of byKind(plan.items)) {
     if (opts.signal?.aborted) {
       result.interrupted = true;
@@ -57,41 +56,30 @@ export async function sweep(paths: Paths, trash: Trash, plan: Plan, inv: Invento
     if ((group[0]!.kind === 'layer-link' || group[0]!.kind === 'blob') && !rescan) rescan = await protectedSinceMark(paths, inv, doomed);
     // A revision a tag points at now stays, though the mark saw no tag on it: a push
     // linked it just before the mark and moved the tag just after.
-    const currents = group[0]!.kind === 'revision' ? await currentsNow(paths, new Set(group.map((i) => i.repository!))) : undefined;
-    const outcomes = await pMap(
-      group,
-      async (item) => {
-        if (opts.signal?.aborted) return undefined;
-        if (currents?.has(`${item.repository}@${item.digest}`)) return 'a tag points at it now';
-        const outcome = await sweepItem(paths, trash, item, opts, rescan);
-        opts.onProgress?.(++done, plan.items.length);
-        return outcome;
-      },
-      { concurrency: SWEEP_CONCURRENCY },
-    );
-    for (const [i, outcome] of outcomes.entries()) {
-      const item = group[i]!;
-      if (outcome === undefined) result.interrupted = true;
-      else if (outcome === 'removed') result.removed.push(item);
+    const currents = group[0]!.kind === 'revision' ? currentsNow(paths, new Set(group.map((i) => i.repository!))) : undefined;
+    for (const item of group) {
+      await pace.tick();
+      if (opts.signal?.aborted) {
+        result.interrupted = true;
+        break;
+      }
+      const outcome = currents?.has(`${item.repository}@${item.digest}`) ? 'a tag points at it now' : await sweepItem(paths, trash, item, opts, rescan);
+      if (outcome === 'removed') result.removed.push(item);
       else result.spared.push({ ...item, why: outcome });
+      opts.onProgress?.(++done, plan.items.length);
     }
   }
   return result;
 }
 
 /** `name@digest` of every tag's current revision in these repositories, read now. */
-async function currentsNow(paths: Paths, names: Set<string>): Promise<Set<string>> {
-  const tree = new Tree(paths);
+function currentsNow(paths: Paths, names: Set<string>): Set<string> {
   const out = new Set<string>();
   for (const name of names) {
-    await pMap(
-      await tree.listTags(name),
-      async (tag) => {
-        const d = await tree.tagCurrent(name, tag);
-        if (d) out.add(`${name}@${digestString(d)}`);
-      },
-      { concurrency: SWEEP_CONCURRENCY },
-    );
+    for (const tag of listTagsSync(paths, name)) {
+      const d = readTextSyncOrUndefined(paths.tagCurrent(name, tag))?.trim();
+      if (d) out.add(`${name}@${d}`);
+    }
   }
   return out;
 }
@@ -115,8 +103,8 @@ async function sweepItem(paths: Paths, trash: Trash, item: PlanItem, opts: Sweep
   switch (item.kind) {
     case 'history-entry': {
       // The tag may have moved back to this revision since the mark: then its entry stays.
-      const current = async () => (await readTextOrUndefined(paths.tagCurrent(item.repository!, item.tag!)))?.trim() === item.digest;
-      outcome = await trash.retire(paths.tagIndexEntry(item.repository!, item.tag!, d!), async (st) => touched(st) || (await current()));
+      const current = () => readTextSyncOrUndefined(paths.tagCurrent(item.repository!, item.tag!))?.trim() === item.digest;
+      outcome = await trash.retire(paths.tagIndexEntry(item.repository!, item.tag!, d!), (st) => touched(st) || current());
       break;
     }
     case 'revision':
@@ -124,7 +112,7 @@ async function sweepItem(paths: Paths, trash: Trash, item: PlanItem, opts: Sweep
       break;
     case 'referrer-link': {
       const revision = paths.revision(item.repository!, d!);
-      outcome = await trash.retire(paths.referrer(item.repository!, parseDigest(item.subject!), d!), async (st) => touched(st) || (await exists(revision)));
+      outcome = await trash.retire(paths.referrer(item.repository!, parseDigest(item.subject!), d!), (st) => touched(st) || statSyncOrUndefined(revision) !== undefined);
       break;
     }
     case 'layer-link':

@@ -1,7 +1,10 @@
 // Reading the tree: what the daemon, the GC and fsck all need to know of it.
-// Nothing here writes.
+// Nothing here writes. The GC walks with the sync twins at the end (see syncfs.ts);
+// both kinds share the rules of what counts as a tag, a digest, a blob.
+import type { Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { listDir, readTextOrUndefined, exists } from './fsx.js';
+import { listDirSync } from './syncfs.js';
 import { Paths, isRepositoryContentDir } from './paths.js';
 import { type Digest, isDigest, isName, isTag, isUploadId, parseDigest } from './reference.js';
 
@@ -74,8 +77,7 @@ export class Tree {
   }
 
   async listTags(name: string): Promise<string[]> {
-    const entries = await listDir(this.paths.tagsDir(name));
-    return entries.filter((e) => e.isDirectory() && isTag(e.name)).map((e) => e.name).sort(compareStrings);
+    return tagsIn(await listDir(this.paths.tagsDir(name)));
   }
 
   async tagCurrent(name: string, tag: string): Promise<Digest | undefined> {
@@ -128,14 +130,10 @@ export class Tree {
     for (const alg of await listDir(this.paths.blobsDir())) {
       if (!alg.isDirectory()) continue;
       for (const prefix of await listDir(join(this.paths.blobsDir(), alg.name))) {
-        if (!prefix.isDirectory()) continue;
-        for (const e of await listDir(join(this.paths.blobsDir(), alg.name, prefix.name))) {
-          const s = `${alg.name}:${e.name}`;
-          if (e.isFile() && isDigest(s) && e.name.startsWith(prefix.name)) out.push(parseDigest(s));
-        }
+        if (prefix.isDirectory()) blobsIn(alg.name, prefix.name, await listDir(join(this.paths.blobsDir(), alg.name, prefix.name)), out);
       }
     }
-    return out.sort((a, b) => compareStrings(`${a.algorithm}:${a.hex}`, `${b.algorithm}:${b.hex}`));
+    return sortDigests(out);
   }
 
   /** Payload digests that have a `signatures/` folder. */
@@ -154,13 +152,57 @@ export class Tree {
 export async function listDigests(dir: string): Promise<Digest[]> {
   const out: Digest[] = [];
   for (const alg of await listDir(dir)) {
+    if (alg.isDirectory()) digestsIn(alg.name, await listDir(join(dir, alg.name)), out);
+  }
+  return sortDigests(out);
+}
+
+/** listDigests, sync. */
+export function listDigestsSync(dir: string): Digest[] {
+  const out: Digest[] = [];
+  for (const alg of listDirSync(dir)) {
+    if (alg.isDirectory()) digestsIn(alg.name, listDirSync(join(dir, alg.name)), out);
+  }
+  return sortDigests(out);
+}
+
+/** Tree.listTags, sync. */
+export function listTagsSync(paths: Paths, name: string): string[] {
+  return tagsIn(listDirSync(paths.tagsDir(name)));
+}
+
+/** Tree.listBlobs, sync. */
+export function listBlobsSync(paths: Paths): Digest[] {
+  const out: Digest[] = [];
+  for (const alg of listDirSync(paths.blobsDir())) {
     if (!alg.isDirectory()) continue;
-    for (const e of await listDir(join(dir, alg.name))) {
-      const s = `${alg.name}:${e.name}`;
-      if (isDigest(s)) out.push(parseDigest(s));
+    for (const prefix of listDirSync(join(paths.blobsDir(), alg.name))) {
+      if (prefix.isDirectory()) blobsIn(alg.name, prefix.name, listDirSync(join(paths.blobsDir(), alg.name, prefix.name)), out);
     }
   }
-  return out.sort((a, b) => compareStrings(`${a.algorithm}:${a.hex}`, `${b.algorithm}:${b.hex}`));
+  return sortDigests(out);
+}
+
+function digestsIn(alg: string, entries: Dirent[], out: Digest[]): void {
+  for (const e of entries) {
+    const s = `${alg}:${e.name}`;
+    if (isDigest(s)) out.push(parseDigest(s));
+  }
+}
+
+function blobsIn(alg: string, prefix: string, entries: Dirent[], out: Digest[]): void {
+  for (const e of entries) {
+    const s = `${alg}:${e.name}`;
+    if (e.isFile() && isDigest(s) && e.name.startsWith(prefix)) out.push(parseDigest(s));
+  }
+}
+
+function tagsIn(entries: Dirent[]): string[] {
+  return entries.filter((e) => e.isDirectory() && isTag(e.name)).map((e) => e.name).sort(compareStrings);
+}
+
+function sortDigests(ds: Digest[]): Digest[] {
+  return ds.sort((a, b) => compareStrings(`${a.algorithm}:${a.hex}`, `${b.algorithm}:${b.hex}`));
 }
 
 /** Byte-order comparison, the order tags/list and _catalog promise (not locale order). */

@@ -4,7 +4,6 @@
 // the cut (formatTail), so the payload can be rebuilt byte for byte, hashed, and
 // verified; and the same payload can be served again with any set of signatures.
 import { createHash } from 'node:crypto';
-import { flattenedVerify, importJWK, importX509 } from 'jose';
 import { RegistryError } from './errors.js';
 import { type Digest, isDigest, parseDigest } from './reference.js';
 
@@ -202,6 +201,8 @@ function publicJwk(v: unknown, where: string): Record<string, string> {
 
 async function verify(payload: Buffer, s: Schema1Signature, i: number): Promise<void> {
   const { alg } = s.header;
+  // Loaded on the first signed push: the GC and fsck import this module and never verify (~40 ms of start-up).
+  const { flattenedVerify, importJWK, importX509 } = await import('jose');
   try {
     // libtrust verifies with the leaf of x5c when there is one, else with jwk.
     const key = s.header.x5c ? await importX509(pem(s.header.x5c[0]!), alg) : await importJWK(s.header.jwk!, alg);

@@ -2,7 +2,8 @@
 // process of its own). On a tree in the page cache one sync call costs a few
 // microseconds, while an async one adds a thread-pool round trip, an eventfd wake-up
 // and a promise: the GC spent most of its time on those (strace: 180k futex calls
-// for 180k file calls). Not for the daemon: it must never block its event loop.
+// for 180k file calls). Not for the daemon, whose event loop serves every request:
+// it makes only single small reads inline (fsx.ts) and walks folders async.
 // Like fsx.ts, a missing path (ENOENT, ENOTDIR) is "absent", any other error throws.
 import { type Dirent, type Stats, closeSync, fstatSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
 import { isCode } from './fsx.js';

@@ -80,8 +80,16 @@ export class Repositories extends Tree {
     const files = tagFolder(staged);
     let moved = false;
     try {
-      await fs.mkdir(files.entryDir(d), { recursive: true });
-      await Promise.all([writeNewFile(files.entry(d), at.toISOString()), writeNewFile(files.current, digestString(d))]);
+      // One mkdir each, not mkdir -p of the deepest: that fails twice on the way up first.
+      await fs.mkdir(staged, { recursive: true }); // tmp/ is nearly always there: one call
+      await Promise.all([
+        writeNewFile(files.current, digestString(d)),
+        (async () => {
+          await fs.mkdir(files.index);
+          await fs.mkdir(files.entryDir(d));
+          await writeNewFile(files.entry(d), at.toISOString());
+        })(),
+      ]);
       moved = await renameFolder(staged, dest);
       if (!moved) return false;
       await fsyncDir(this.paths.tagsDir(name));

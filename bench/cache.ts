@@ -24,7 +24,7 @@ await mkdir(paths.tmpDir(), { recursive: true });
 const body = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'x', digest: `sha256:${'0'.repeat(64)}`, size: 1 }, layers: [] }));
 const d = digestOf(body);
 const blobs = new BlobStore(paths);
-await blobs.put(d, body);
+await blobs.write(d, body);
 const plainRepos = new Repositories(paths);
 await plainRepos.linkRevision('bench', d, 'application/vnd.oci.image.manifest.v1+json');
 await plainRepos.setTag('bench', 'latest', d);

@@ -40,9 +40,8 @@ export class BlobStore {
     return fs.readFile(this.paths.blob(d));
   }
 
-  /** Stores bytes whose digest the caller computed. */
-  async put(d: Digest, data: Uint8Array): Promise<void> {
-    if (await this.touch(d)) return;
+  /** Writes bytes whose digest the caller computed, when a touch said the blob is not there. */
+  async write(d: Digest, data: Uint8Array): Promise<void> {
     await atomicWrite(this.paths.tmpDir(), this.paths.blob(d), data);
   }
 

@@ -86,8 +86,7 @@ export function uploadHandlers(reg: Registry) {
       const d = digestParam(raw);
       const range = chunkRange(ctx);
       const body = hasBody(ctx) ? ctx.req : undefined;
-      await reg.uploads.complete(name, id, d, body, range?.start, requestSignal(ctx));
-      await reg.repos.linkLayer(name, d);
+      await reg.uploads.complete(name, id, d, body, range?.start, requestSignal(ctx)); // stores and links the blob
       created(ctx, name, d);
     },
 

@@ -24,7 +24,7 @@ export function openRegistry(root: string): Registry {
     paths,
     repos,
     blobs,
-    uploads: new UploadStore(paths, blobs),
+    uploads: new UploadStore(paths, blobs, repos),
     manifests: new CachedManifestStore(repos, blobs, signatures),
     signatures,
   };

@@ -12,6 +12,7 @@ import { createFile, isCode, removeFile, removeTree, statOrUndefined } from '../
 import type { Paths } from '../../shared/paths.js';
 import { type Digest, digestString } from '../../shared/reference.js';
 import type { BlobStore } from './blobs.js';
+import type { Repositories } from './repository.js';
 import { HashingFileSink } from './sink.js';
 
 interface Session {
@@ -29,11 +30,13 @@ export interface UploadState {
 export class UploadStore {
   readonly paths: Paths;
   readonly blobs: BlobStore;
+  readonly repos: Repositories;
   private readonly sessions = new Map<string, Session>();
 
-  constructor(paths: Paths, blobs: BlobStore) {
+  constructor(paths: Paths, blobs: BlobStore, repos: Repositories) {
     this.paths = paths;
     this.blobs = blobs;
+    this.repos = repos;
   }
 
   /**
@@ -77,7 +80,8 @@ export class UploadStore {
 
   /**
    * Finishes an upload: appends the optional final chunk, checks the digest, moves
-   * the data into the blob store. On a digest mismatch the upload is left as it was.
+   * the data into the blob store and links it into the repository. On a digest
+   * mismatch the upload is left as it was.
    */
   async complete(name: string, id: string, digest: Digest, src?: Readable, start?: number, signal?: AbortSignal): Promise<number> {
     return this.exclusive(name, id, async (session) => {
@@ -96,7 +100,9 @@ export class UploadStore {
         throw new RegistryError('DIGEST_INVALID', `upload has digest ${digestString(actual)}, not ${digestString(digest)}`);
       }
       await this.blobs.adopt(data, digest, { synced: true }); // every chunk was synced when written
-      await this.remove(name, id);
+      // The blob is durable: linking it into the repository and clearing the upload's
+      // folder are independent, so they wait for the disk together.
+      await Promise.all([this.repos.linkLayer(name, digest), this.remove(name, id)]);
       return session.offset;
     });
   }

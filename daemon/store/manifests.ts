@@ -50,14 +50,18 @@ export class ManifestStore {
       throw new RegistryError('DIGEST_INVALID', `manifest has digest ${digestString(digest)}, not ${digestString(expected)}`);
     }
     if (manifest.kind === 'schema1') manifest = await this.checkSignatureFormat(digest, manifest, signatures);
-    // The manifest's own blob is touched beside the references (one wait, not two); it
-    // is written only once the references hold. A touch of a blob that a refused
-    // manifest names costs nothing but a fresher mtime.
-    const [, stored] = await Promise.all([this.checkReferences(name, manifest), this.blobs.touch(digest)]);
+    // The manifest's own blob and revision link are touched beside the references (one
+    // wait, not three); they are written only once the references hold. A touch for a
+    // manifest that is then refused costs nothing but a fresher mtime.
+    const [, stored, linked] = await Promise.all([
+      this.checkReferences(name, manifest),
+      this.blobs.touch(digest),
+      this.repos.touchLinkedRevision(name, digest, manifest.mediaType),
+    ]);
 
     if (!stored) await this.blobs.write(digest, content);
     if (signatures.length) await this.signatures.add(digest, signatures);
-    await this.repos.linkRevision(name, digest, manifest.mediaType);
+    if (!linked) await this.repos.linkRevision(name, digest, manifest.mediaType);
     if (manifest.subject) await this.repos.linkReferrer(name, manifest.subject, digest);
     const now = new Date();
     for (const tag of tags) await this.repos.setTag(name, tag, digest, now);

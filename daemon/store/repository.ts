@@ -34,8 +34,13 @@ export class Repositories extends Tree {
    * concurrent GC that is about to unlink this old revision sees it in use.
    */
   async linkRevision(name: string, d: Digest, mediaType: string): Promise<void> {
-    if ((await this.revisionMediaType(name, d)) === mediaType && (await this.touchRevision(name, d))) return;
+    if (await this.touchLinkedRevision(name, d, mediaType)) return;
     await atomicWrite(this.paths.tmpDir(), this.paths.revision(name, d), mediaType);
+  }
+
+  /** Refreshes a revision link's use time when it is there with this media type; false otherwise. */
+  async touchLinkedRevision(name: string, d: Digest, mediaType: string): Promise<boolean> {
+    return (await this.revisionMediaType(name, d)) === mediaType && (await this.touchRevision(name, d));
   }
 
   async unlinkRevision(name: string, d: Digest): Promise<boolean> {

@@ -3,7 +3,8 @@
 // and the directory is fsynced so the rename itself survives a crash.
 //
 // Calls that only read what the kernel holds in memory (stat, access, reading a
-// link file of a few bytes, opening a folder to fsync it) are made inline: through
+// link file of a few bytes, opening a file or folder that exists, closing) are made
+// inline: through
 // libuv's thread pool each costs ~13 µs of CPU and waits behind the four threads'
 // fsyncs, inline ~2.6 µs (measured on the 2-core bench VM). Calls that change the
 // tree (create, mkdir, rename, unlink, utimes) stay on the pool even though they are

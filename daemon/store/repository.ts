@@ -2,7 +2,7 @@
 // referrers. Reads come from the shared Tree. Order matters for crash safety:
 // a tag's history entry is written before `current` moves to it.
 import { promises as fs } from 'node:fs';
-import { atomicWrite, atomicWriteAll, ensureLink, exists, fsyncDir, isCode, removeFile, removeTree, tempPath, touch, renameMakingParent, writeNewFile } from '../../shared/fsx.js';
+import { atomicWrite, atomicWriteAll, ensureLink, exists, fsyncDir, isCode, removeFile, removeTree, renameMakingParent, tempPath, touch, writeNewFile } from '../../shared/fsx.js';
 import { tagFolder } from '../../shared/paths.js';
 import { Tree } from '../../shared/layout.js';
 import { type Digest, digestString } from '../../shared/reference.js';

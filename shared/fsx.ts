@@ -4,9 +4,8 @@
 //
 // Calls that only read what the kernel holds in memory (stat, access, reading a
 // link file of a few bytes, opening a file or folder that exists, closing) are made
-// inline: through
-// libuv's thread pool each costs ~13 µs of CPU and waits behind the four threads'
-// fsyncs, inline ~2.6 µs (measured on the 2-core bench VM). Calls that change the
+// inline: through libuv's thread pool each costs ~13 µs of CPU and waits behind the
+// four threads' fsyncs, inline ~2.6 µs (measured on the 2-core bench VM). Calls that change the
 // tree (create, mkdir, rename, unlink, utimes) stay on the pool even though they are
 // as small: on ext4 each needs a journal handle, and while a commit runs (which, with
 // a push's fsyncs, is most of the time) they wait for it, measured 200-600 µs each,

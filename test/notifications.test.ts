@@ -15,7 +15,7 @@ import { DAY, ageTree, cairnGc } from './helpers/gc.js';
 import { image } from './helpers/images.js';
 import { Receiver } from './helpers/receiver.js';
 
-const CLI = fileURLToPath(new URL('../cairn.cjs', import.meta.url));
+const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
 const ENVELOPE = 'application/vnd.docker.distribution.events.v1+json';
 
 async function tempDir(): Promise<string> {

@@ -4,7 +4,7 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-export const CLI = fileURLToPath(new URL('../../cairn.cjs', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../cli.js', import.meta.url));
 
 export interface CliRun {
   code: number;
@@ -45,7 +45,7 @@ export interface DaemonProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `node dist/cairn.cjs serve` over `root` on a free port; resolves once its JSON log names the address. */
+/** Starts `node dist/cli.js serve` over `root` on a free port; resolves once its JSON log names the address. */
 export async function spawnDaemon(root: string, extra: string[] = []): Promise<DaemonProcess> {
   const child = spawn(process.execPath, [CLI, 'serve', '--root', root, '--listen', '127.0.0.1:0', '--log-level', 'info', ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],

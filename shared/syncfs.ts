@@ -1,14 +1,19 @@
-// Synchronous reads for a batch process walking many small files (`cairn gc`, in a
-// process of its own). On a tree in the page cache one sync call costs a few
-// microseconds, while an async one adds a thread-pool round trip, an eventfd wake-up
-// and a promise: the GC spent most of its time on those (strace: 180k futex calls
-// for 180k file calls). Not for the daemon, whose event loop serves every request:
-// it makes only single small reads inline (fsx.ts) and walks folders async.
-// Like fsx.ts, a missing path (ENOENT, ENOTDIR) is "absent", any other error throws.
+// Synchronous reads, and the errno tests every file helper uses. On a tree in the
+// page cache one sync call costs a few microseconds, while an async one adds a
+// thread-pool round trip, an eventfd wake-up and a promise. The GC (a process of its
+// own) walks the tree with these: it spent most of its time on those round trips
+// (strace: 180k futex calls for 180k file calls). The daemon, whose event loop serves
+// every request, uses only the single small reads, through fsx.ts's async signatures,
+// and walks folders async. A missing path (ENOENT, ENOTDIR) is "absent", any other
+// error throws.
 import { type Dirent, type Stats, closeSync, fstatSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
-import { isCode } from './fsx.js';
 
-const absent = (err: unknown) => isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR');
+export function isCode(err: unknown, code: string): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
+}
+
+/** The path (or a folder on it) is not there. */
+export const absent = (err: unknown): boolean => isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR');
 
 /** Directory entries, or none when the directory does not exist. */
 export function listDirSync(dir: string): Dirent[] {

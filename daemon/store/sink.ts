@@ -5,16 +5,10 @@
 // (fdatasync in the background, one at a time), so the final sync of a large blob
 // finds little left: flushing overlaps receiving instead of following it.
 import type { Hash } from 'node:crypto';
-import { closeSync, fdatasync, fsync, open, openSync, write, writev } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import { promisify } from 'node:util';
-
-// Descriptor calls through the callback API, as in shared/fsx.ts (a FileHandle costs 2-3× the CPU).
-const openFd = promisify(open);
-const writevFd = promisify(writev);
-const writeFd = promisify(write);
-const fsyncFd = promisify(fsync);
-const fdatasyncFd = promisify(fdatasync);
+// Raw descriptors, not a FileHandle (2-3× the CPU per call; see shared/fsx.ts).
+import { fdatasyncFd, fsyncFd, openFd, writeFd, writevFd } from '../../shared/fsx.js';
 
 /** Bytes buffered before the source (the request) is paused. */
 const HIGH_WATER = 1 << 20;

@@ -1,6 +1,10 @@
 // Blobs and uploads: GET/HEAD with Range, DELETE, and every upload workflow.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { get as httpGet } from 'node:http';
+import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { Client } from './helpers/client.js';
 import { daemonForFile, startDaemon } from './helpers/daemon.js';
@@ -67,6 +71,58 @@ describe('blob GET/HEAD/DELETE', () => {
     const again = await c.req('DELETE', `/v2/blobs/del/blobs/${x.digest}`);
     assert.equal(again.status, 404);
     assert.equal(again.json.errors[0].code, 'BLOB_UNKNOWN');
+  });
+});
+
+// Blobs over 1 MiB go out through a few reused buffers (daemon/sendfile.ts).
+describe('serving a large blob', () => {
+  const big = blob(randomBytes(3.5 * 2 ** 20 + 7)); // more chunks than buffers, and a short last one
+  const empty = blob('');
+  before(async () => {
+    await c.pushBlob('blobs/big', big);
+    await c.pushBlob('blobs/big', empty);
+  });
+
+  test('every byte arrives, whole and in ranges across chunk edges', async () => {
+    const whole = await c.req('GET', `/v2/blobs/big/blobs/${big.digest}`);
+    assert.equal(whole.status, 200);
+    assert.ok(whole.body.equals(big.data));
+    for (const [start, end] of [[2 ** 20 - 3, 2 ** 21 + 2], [0, 2 ** 20 - 1], [3 * 2 ** 20, big.size - 1]]) {
+      const r = await c.req('GET', `/v2/blobs/big/blobs/${big.digest}`, { headers: { Range: `bytes=${start}-${end}` } });
+      assert.equal(r.status, 206);
+      assert.ok(r.body.equals(big.data.subarray(start, end + 1)), `bytes ${start}-${end}`);
+    }
+    const none = await c.req('GET', `/v2/blobs/big/blobs/${empty.digest}`);
+    assert.equal(none.status, 200);
+    assert.equal(none.body.length, 0);
+    assert.equal(none.headers.get('content-length'), '0');
+  });
+
+  test('a client that goes away mid-pull leaves no descriptor open', async () => {
+    const huge = blob(randomBytes(32 * 2 ** 20)); // more than loopback's socket buffers hold
+    await c.pushBlob('blobs/big', huge);
+    const blobFds = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`).startsWith(join(d.root, 'blobs'));
+        } catch {
+          return false; // closed while we looked
+        }
+      }).length;
+    await new Promise<void>((resolve, reject) => {
+      const req = httpGet(`${d.url}/v2/blobs/big/blobs/${huge.digest}`, (res) => {
+        res.once('data', () => {
+          assert.equal(blobFds(), 1); // the pull is under way
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', (err) => (err.message === 'socket hang up' ? undefined : reject(err)));
+    });
+    for (let i = 0; i < 100 && blobFds() > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(blobFds(), 0);
+    const after = await c.req('GET', `/v2/blobs/big/blobs/${big.digest}`); // and the daemon serves on
+    assert.ok(after.body.equals(big.data));
   });
 });
 

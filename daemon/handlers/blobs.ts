@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { RegistryError } from '../../shared/errors.js';
 import { type Digest, digestString } from '../../shared/reference.js';
 import { byteRange } from '../http.js';
+import { sendFile } from '../sendfile.js';
 import { digestParam, nameParam } from '../params.js';
 import type { Registry } from '../store/index.js';
 
@@ -33,13 +34,14 @@ export function blobHandlers(reg: Registry) {
         ctx.length = size;
         return;
       }
-      if (range) {
-        ctx.status = 206;
-        ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
-      }
+      ctx.status = range ? 206 : 200;
+      if (range) ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
       const length = range ? range.end - range.start + 1 : size;
-      ctx.body = reg.blobs.read(d, range, length);
+      const fd = reg.blobs.open(d);
+      if (fd === undefined) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is not in ${name}`); // a GC took it just now
       ctx.length = length;
+      ctx.respond = false; // the bytes go out through reused buffers, not a stream Koa pipes
+      await sendFile(ctx.res, fd, range?.start ?? 0, length);
     },
 
     async delete(ctx: Context): Promise<void> {

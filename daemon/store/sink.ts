@@ -12,8 +12,12 @@ import { fdatasyncFd, fsyncFd, openFd, writeFd, writevFd } from '../../shared/fs
 
 /** Bytes buffered before the source (the request) is paused. */
 const HIGH_WATER = 1 << 20;
-/** New bytes after which a background flush starts. */
-const FLUSH_EVERY = 32 << 20;
+/**
+ * New bytes after which a background flush starts. Small enough that a 16 MiB
+ * PATCH is mostly on disk when its last byte arrives (chunked 512 MiB push, 9
+ * alternating runs each: median 478 → 557 MiB/s from 32 MiB; monolithic unchanged).
+ */
+const FLUSH_EVERY = 4 << 20;
 
 export class HashingFileSink extends Writable {
   readonly hash: Hash;

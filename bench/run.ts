@@ -30,6 +30,7 @@ const argv = await yargs(hideBin(process.argv))
   .option('json', { type: 'string', describe: 'also write the results as JSON to this file' })
   .option('only', { type: 'array', string: true, choices: Object.keys(SCENARIOS), describe: 'run only these scenarios' })
   .option('cpu-prof', { type: 'string', describe: 'start Cairn under node --cpu-prof, writing profiles to this directory' })
+  .option('node-arg', { type: 'array', string: true, default: [], describe: 'a flag for the node that runs Cairn, e.g. --node-arg=--max-semi-space-size=8 (repeatable)' })
   .option('keep', { type: 'boolean', default: false, describe: 'keep the temp roots (their path is printed)' })
   .strict()
   .help()
@@ -47,7 +48,7 @@ log('ceilings…');
 const ceilings = await measureCeilings(base, s.blobBytes, 2);
 log(`  sha256 ${ceilings.sha256MiBs.toFixed(0)}, write+fsync ${ceilings.writeFsyncMiBs.toFixed(0)} (new files ${ceilings.writeFsyncNewMiBs.toFixed(0)}), loopback discard ${ceilings.loopbackDiscardMiBs.toFixed(0)}, loopback file ${ceilings.loopbackFileMiBs.toFixed(0)} MiB/s`);
 
-const cairn = await startCairn(base, { cpuProfDir: argv['cpu-prof'] });
+const cairn = await startCairn(base, { cpuProfDir: argv['cpu-prof'], nodeArgs: argv['node-arg'] });
 const distribution = await startDistribution(base);
 const rows: Row[] = [];
 let ceilingsEnd: Ceilings = ceilings;

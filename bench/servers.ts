@@ -60,13 +60,15 @@ export async function freePort(): Promise<number> {
 export interface CairnOptions {
   /** Directory for `node --cpu-prof` output; no profiling when absent. */
   cpuProfDir?: string;
+  /** More flags for Cairn's node (an A/B of V8 or libuv settings). */
+  nodeArgs?: string[];
 }
 
 export async function startCairn(base: string, opts: CairnOptions = {}): Promise<Server> {
   const root = join(base, 'cairn-root');
   const port = await freePort();
   const prof = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
-  const args = [...prof, CLI, 'serve', '--root', root, '--listen', `127.0.0.1:${port}`, '--log-level', 'silent'];
+  const args = [...prof, ...(opts.nodeArgs ?? []), CLI, 'serve', '--root', root, '--listen', `127.0.0.1:${port}`, '--log-level', 'silent'];
   return managed('cairn', root, port, () => spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] }));
 }
 

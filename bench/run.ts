@@ -46,7 +46,7 @@ log(`bench: temp roots under ${base}; load average ${loadavgStart.map((x) => x.t
 
 log('ceilings…');
 const ceilings = await measureCeilings(base, s.blobBytes, 2);
-log(`  sha256 ${ceilings.sha256MiBs.toFixed(0)}, write+fsync ${ceilings.writeFsyncMiBs.toFixed(0)} (new files ${ceilings.writeFsyncNewMiBs.toFixed(0)}), loopback discard ${ceilings.loopbackDiscardMiBs.toFixed(0)}, loopback file ${ceilings.loopbackFileMiBs.toFixed(0)} MiB/s`);
+log(`  sha256 ${ceilings.sha256MiBs.toFixed(0)}, write+fsync ${ceilings.writeFsyncMiBs.toFixed(0)} (new files ${ceilings.writeFsyncNewMiBs.toFixed(0)}), loopback discard ${ceilings.loopbackDiscardMiBs.toFixed(0)}, loopback file ${ceilings.loopbackFileMiBs.toFixed(0)} (client hashing ${ceilings.loopbackFileHashedMiBs.toFixed(0)}) MiB/s`);
 
 const cairn = await startCairn(base, { cpuProfDir: argv['cpu-prof'], nodeArgs: argv['node-arg'] });
 const distribution = await startDistribution(base);

@@ -40,6 +40,7 @@ export function renderTable(meta: Meta, ceilings: Ceilings, end: Ceilings, rows:
     `  write + fsync, new files         ${fmt(ceilings.writeFsyncNewMiBs)} / ${fmt(end.writeFsyncNewMiBs)} MiB/s  (what a push does)`,
     `  loopback HTTP, discard a body    ${fmt(ceilings.loopbackDiscardMiBs)} / ${fmt(end.loopbackDiscardMiBs)} MiB/s`,
     `  loopback HTTP, serve a file      ${fmt(ceilings.loopbackFileMiBs)} / ${fmt(end.loopbackFileMiBs)} MiB/s`,
+    `  … and the client hashes it       ${fmt(ceilings.loopbackFileHashedMiBs)} / ${fmt(end.loopbackFileHashedMiBs)} MiB/s  (what a pull does)`,
     '',
   ];
   const header = ['scenario', 'metric', 'unit', 'better', 'Cairn', 'Distribution', 'Cairn/Dist', 'target', 'result'];

@@ -9,9 +9,14 @@ import { closeSync, openSync } from 'node:fs';
 import { Writable } from 'node:stream';
 // Raw descriptors, not a FileHandle (2-3× the CPU per call; see shared/fsx.ts).
 import { fdatasyncFd, fsyncFd, openFd, writeFd, writevFd } from '../../shared/fsx.js';
+import { uploadBytes } from '../memory.js';
 
-/** Bytes buffered before the source (the request) is paused. */
-const HIGH_WATER = 1 << 20;
+/**
+ * Bytes buffered before the source (the request) is paused. What one upload holds
+ * is about twice this (a batch being written, the next one queueing): 1 MiB made
+ * 16 concurrent uploads hold ~32 MiB of chunks, 256 KiB ~8 (see daemon/memory.ts).
+ */
+const HIGH_WATER = 256 << 10;
 /**
  * New bytes after which a background flush starts. Small enough that a 16 MiB
  * PATCH is mostly on disk when its last byte arrives (chunked 512 MiB push, 9
@@ -68,6 +73,7 @@ export class HashingFileSink extends Writable {
       this.hash.update(b);
       length += b.length;
     }
+    uploadBytes.received(length); // frees the request's dead chunks every few MiB
     let { bytesWritten } = await writevFd(this.fd!, buffers, this.position);
     // libuv writes everything or fails; should a short write happen anyway, finish it.
     while (bytesWritten < length) {

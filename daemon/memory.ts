@@ -1,0 +1,52 @@
+// Freeing request-body chunks sooner. Node hands every chunk of a request body to
+// JavaScript in a buffer of its own (up to 64 KiB) whose bytes live outside V8's
+// heap. V8 frees them only when it collects, and their small JS objects fill the
+// young generation so slowly that collection waits for V8's external-memory
+// trigger, after tens of MiB of dead chunks have piled up. A young-generation
+// collection (a scavenge; the chunks are dead, so it is brief) after every 8 MiB
+// of upload bytes keeps them from piling up. Measured with the upload sink's
+// 256 KiB buffer, 2 alternating rounds: 16 concurrent 8 MiB uploads peaked at
+// 92-93 MiB RSS instead of 125-142, a 512 MiB push at 85 instead of 110-113, with
+// no more daemon CPU per push (0.86-1.16 s against 1.03-1.05 s).
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+type Collect = (options: { type: 'minor' }) => void;
+
+/** Upload bytes between two collections. */
+const EVERY = 8 << 20;
+
+/** V8's gc(): the global one under `node --expose-gc`, else from a context made after setting the flag. */
+export function loadCollector(): Collect | undefined {
+  const existing = (globalThis as { gc?: unknown }).gc;
+  if (typeof existing === 'function') return existing as Collect;
+  try {
+    v8.setFlagsFromString('--expose-gc'); // applies to contexts created from now on
+    const gc: unknown = runInNewContext('gc');
+    return typeof gc === 'function' ? (gc as Collect) : undefined;
+  } catch {
+    return undefined; // a V8 that refuses: chunks are freed on V8's own schedule, as before
+  }
+}
+
+export class YoungCollector {
+  private collect: Collect | undefined | null = null; // null: not loaded yet (most daemons never upload)
+  private since = 0;
+
+  constructor(
+    private readonly every = EVERY,
+    private readonly load: () => Collect | undefined = loadCollector,
+  ) {}
+
+  /** Counts upload bytes taken in; collects the young generation after every `every` of them. */
+  received(bytes: number): void {
+    this.since += bytes;
+    if (this.since < this.every) return;
+    this.since = 0;
+    if (this.collect === null) this.collect = this.load();
+    this.collect?.({ type: 'minor' });
+  }
+}
+
+/** The daemon's one collector: every upload's bytes count toward it. */
+export const uploadBytes = new YoungCollector();

@@ -64,8 +64,7 @@ export function uploadHandlers(reg: Registry) {
       }
       const digest = queryOne(ctx.query.digest);
       if (digest !== undefined) {
-        const { digest: d } = await reg.blobs.ingest(ctx.req, digestParam(digest), requestSignal(ctx));
-        await reg.repos.linkLayer(name, d);
+        const { digest: d } = await reg.blobs.ingest(ctx.req, digestParam(digest), requestSignal(ctx), (d) => reg.repos.linkLayer(name, d, { sync: false }));
         return created(ctx, name, d);
       }
       const id = await reg.uploads.create(name);

@@ -2,11 +2,12 @@
 // bytes flow, never edited. A blob is visible only once its bytes match its name.
 import { createHash } from 'node:crypto';
 import { openSync, promises as fs } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sameDigest } from '../../shared/digest.js';
 import { RegistryError } from '../../shared/errors.js';
-import { atomicWrite, commitFile, exists, fsyncFile, removeFile, statOrUndefined, tempPath, touch } from '../../shared/fsx.js';
+import { atomicWrite, exists, fsyncDir, fsyncFile, removeFile, renameMakingParent, statOrUndefined, tempPath, touch } from '../../shared/fsx.js';
 import type { Paths } from '../../shared/paths.js';
 import { absent } from '../../shared/syncfs.js';
 import { type Algorithm, type Digest, digestString } from '../../shared/reference.js';
@@ -47,11 +48,16 @@ export class BlobStore {
     await atomicWrite(this.paths.tmpDir(), this.paths.blob(d), data);
   }
 
+  /** The same write as one file of an atomicWriteAll, for a caller that commits more after it. */
+  file(d: Digest, data: Uint8Array): [dest: string, data: Uint8Array] {
+    return [this.paths.blob(d), data];
+  }
+
   /**
    * Streams `src` into a temp file while hashing it; if `expected` is given and the
-   * bytes do not match, nothing is stored and DIGEST_INVALID is thrown.
+   * bytes do not match, nothing is stored and DIGEST_INVALID is thrown. `link` as in adopt.
    */
-  async ingest(src: Readable, expected: Digest | undefined, signal?: AbortSignal): Promise<{ digest: Digest; size: number }> {
+  async ingest(src: Readable, expected: Digest | undefined, signal?: AbortSignal, link?: (d: Digest) => Promise<string | undefined>): Promise<{ digest: Digest; size: number }> {
     const algorithm: Algorithm = expected?.algorithm ?? 'sha256';
     const tmp = tempPath(this.paths.tmpDir());
     const sink = new HashingFileSink(tmp, 'wx', 0, createHash(algorithm));
@@ -61,18 +67,29 @@ export class BlobStore {
       if (expected && !sameDigest(expected, digest)) {
         throw new RegistryError('DIGEST_INVALID', `content has digest ${digestString(digest)}, not ${digestString(expected)}`);
       }
-      await this.adopt(tmp, digest, { synced: true });
+      await this.adopt(tmp, digest, { synced: true, link: link && (() => link(digest)) });
       return { digest, size: sink.bytes };
     } finally {
       await removeFile(tmp);
     }
   }
 
-  /** Moves a complete file whose digest is known into place (fsyncing it first unless the caller did). */
-  async adopt(file: string, d: Digest, opts: { synced?: boolean } = {}): Promise<void> {
-    if (await this.touch(d)) return;
-    if (!opts.synced) await fsyncFile(file);
-    await commitFile(file, this.paths.blob(d));
+  /**
+   * Moves a complete file whose digest is known into place (fsyncing it first unless
+   * the caller did). `link` then writes what points at the blob (a layer link) and
+   * returns the folder it changed, if any: one fsync of that folder makes the link and
+   * the blob's rename durable together (the journal commits the earlier rename with
+   * it; see fsx.atomicWriteAll), else the blob's own folder is fsynced.
+   */
+  async adopt(file: string, d: Digest, opts: { synced?: boolean; link?: () => Promise<string | undefined> } = {}): Promise<void> {
+    const dest = this.paths.blob(d);
+    const placed = !(await this.touch(d));
+    if (placed) {
+      if (!opts.synced) await fsyncFile(file);
+      await renameMakingParent(file, dest);
+    }
+    const folder = (await opts.link?.()) ?? (placed ? dirname(dest) : undefined);
+    if (folder) await fsyncDir(folder);
   }
 
   /**

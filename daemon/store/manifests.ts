@@ -2,6 +2,7 @@
 // revision and moves tags, never destroys; the three DELETEs unlink.
 import { digestOf, sameDigest } from '../../shared/digest.js';
 import { RegistryError } from '../../shared/errors.js';
+import { atomicWriteAll } from '../../shared/fsx.js';
 import { type Manifest, MediaTypes, isSchema1, parseManifest } from '../../shared/manifest.js';
 import { type Digest, type Reference, digestString } from '../../shared/reference.js';
 import { type Schema1Signature, checkSchema1Target, formatOf, openSchema1, prettyJws, sameFormat } from '../../shared/schema1.js';
@@ -59,9 +60,14 @@ export class ManifestStore {
       this.repos.touchLinkedRevision(name, digest, manifest.mediaType),
     ]);
 
-    if (!stored) await this.blobs.write(digest, content);
-    if (signatures.length) await this.signatures.add(digest, signatures);
-    if (!linked) await this.repos.linkRevision(name, digest, manifest.mediaType);
+    if (!stored && !linked && !signatures.length) {
+      // A new revision: its blob and its link land in one commit, the blob renamed first.
+      await atomicWriteAll(this.repos.paths.tmpDir(), [this.blobs.file(digest, content), this.repos.revisionFile(name, digest, manifest.mediaType)]);
+    } else {
+      if (!stored) await this.blobs.write(digest, content);
+      if (signatures.length) await this.signatures.add(digest, signatures);
+      if (!linked) await this.repos.linkRevision(name, digest, manifest.mediaType);
+    }
     if (manifest.subject) await this.repos.linkReferrer(name, manifest.subject, digest);
     const now = new Date();
     for (const tag of tags) await this.repos.setTag(name, tag, digest, now);

@@ -2,16 +2,23 @@
 // referrers. Reads come from the shared Tree. Order matters for crash safety:
 // a tag's history entry is written before `current` moves to it.
 import { promises as fs } from 'node:fs';
+import { dirname } from 'node:path';
 import { atomicWrite, atomicWriteAll, ensureLink, exists, fsyncDir, isCode, removeFile, removeTree, renameMakingParent, tempPath, touch, writeNewFile } from '../../shared/fsx.js';
 import { tagFolder } from '../../shared/paths.js';
 import { Tree } from '../../shared/layout.js';
 import { type Digest, digestString } from '../../shared/reference.js';
 
 export class Repositories extends Tree {
-  /** Links a blob into the repository, or refreshes the link's use time (GC grace) when it is there. */
-  async linkLayer(name: string, d: Digest): Promise<void> {
-    if (await this.touchLayer(name, d)) return;
-    await ensureLink(this.paths.layer(name, d));
+  /**
+   * Links a blob into the repository, or refreshes the link's use time (GC grace) when
+   * it is there. With `sync: false` the new link is not yet durable: the folder to
+   * fsync is returned (undefined when nothing was created).
+   */
+  async linkLayer(name: string, d: Digest, opts: { sync?: boolean } = {}): Promise<string | undefined> {
+    if (await this.touchLayer(name, d)) return undefined;
+    const link = this.paths.layer(name, d);
+    const created = await ensureLink(link, opts);
+    return created && opts.sync === false ? dirname(link) : undefined;
   }
 
   /** Marks a layer link as just used (GC grace); false when the repository has no such link. */
@@ -36,6 +43,11 @@ export class Repositories extends Tree {
   async linkRevision(name: string, d: Digest, mediaType: string): Promise<void> {
     if (await this.touchLinkedRevision(name, d, mediaType)) return;
     await atomicWrite(this.paths.tmpDir(), this.paths.revision(name, d), mediaType);
+  }
+
+  /** linkRevision's write as one file of an atomicWriteAll (after the manifest's blob). */
+  revisionFile(name: string, d: Digest, mediaType: string): [dest: string, data: string] {
+    return [this.paths.revision(name, d), mediaType];
   }
 
   /** Refreshes a revision link's use time when it is there with this media type; false otherwise. */

@@ -99,10 +99,12 @@ export class UploadStore {
         session.hash = before.hash;
         throw new RegistryError('DIGEST_INVALID', `upload has digest ${digestString(actual)}, not ${digestString(digest)}`);
       }
-      await this.blobs.adopt(data, digest, { synced: true }); // every chunk was synced when written
-      // The blob is durable: linking it into the repository and clearing the upload's
-      // folder are independent, so they wait for the disk together.
-      await Promise.all([this.repos.linkLayer(name, digest), this.remove(name, id)]);
+      // Every chunk was synced when written. Once the blob is in place it is linked into
+      // the repository (one fsync makes both durable) while the upload's folder is cleared.
+      await this.blobs.adopt(data, digest, {
+        synced: true,
+        link: async () => (await Promise.all([this.repos.linkLayer(name, digest, { sync: false }), this.remove(name, id)]))[0],
+      });
       return session.offset;
     });
   }

@@ -46,6 +46,10 @@ export async function bigBlob(ctx: Context): Promise<Row[]> {
       ),
     );
   }
+  // One untimed pull each first: this VM's kernel pages out page cache it sees as idle
+  // (DAMON, `pageout` after ~60 s, up to 128 MiB/s), and each target's blob has waited
+  // a different time since its push, so timed pulls would compare cache states.
+  for (const s of [ctx.cairn, ctx.distribution]) await pullVerified(s.client, REPO, pushed[s.kind]!);
   for (let round = 0; round < blobRounds; round++) {
     keepUsage(
       'pull',

@@ -79,17 +79,17 @@ export class BlobStore {
    * the caller did). `link` then writes what points at the blob (a layer link) and
    * returns the folder it changed, if any: one fsync of that folder makes the link and
    * the blob's rename durable together (the journal commits the earlier rename with
-   * it; see fsx.atomicWriteAll), else the blob's own folder is fsynced.
+   * it; see fsx.atomicWriteAll), else the blob's own folder is fsynced. Also when the
+   * blob was there already: another upload of the same bytes may have renamed it a
+   * moment ago and not yet made that durable.
    */
   async adopt(file: string, d: Digest, opts: { synced?: boolean; link?: () => Promise<string | undefined> } = {}): Promise<void> {
     const dest = this.paths.blob(d);
-    const placed = !(await this.touch(d));
-    if (placed) {
+    if (!(await this.touch(d))) {
       if (!opts.synced) await fsyncFile(file);
       await renameMakingParent(file, dest);
     }
-    const folder = (await opts.link?.()) ?? (placed ? dirname(dest) : undefined);
-    if (folder) await fsyncDir(folder);
+    await fsyncDir((await opts.link?.()) ?? dirname(dest));
   }
 
   /**

@@ -108,14 +108,15 @@ export async function atomicWrite(tmpDir: string, dest: string, data: string | U
  * sees a later file without the earlier ones; then the last one's folder is fsynced.
  * That one fsync makes every rename durable, in order, because the filesystem
  * commits metadata in order (the ext4 and xfs journals commit all that came before;
- * README "Faults"). Two waits for the disk, whatever the number of files.
+ * README "Faults"). Two waits for the disk, whatever the number of files. With
+ * `sync: false` that fsync is left to a later write whose own fsync comes after.
  */
-export async function atomicWriteAll(tmpDir: string, files: [dest: string, data: string | Uint8Array][]): Promise<void> {
+export async function atomicWriteAll(tmpDir: string, files: [dest: string, data: string | Uint8Array][], opts: { sync?: boolean } = {}): Promise<void> {
   const temps = files.map(() => tempPath(tmpDir));
   try {
     await Promise.all(files.map(([, data], i) => writeNewFile(temps[i]!, data)));
     for (const [i, [dest]] of files.entries()) await renameMakingParent(temps[i]!, dest);
-    if (files.length) await fsyncDir(dirname(files.at(-1)![0]));
+    if (files.length && opts.sync !== false) await fsyncDir(dirname(files.at(-1)![0]));
   } catch (err) {
     await Promise.all(temps.map((t) => removeFile(t)));
     throw err;

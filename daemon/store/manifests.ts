@@ -62,7 +62,9 @@ export class ManifestStore {
 
     if (!stored && !linked && !signatures.length) {
       // A new revision: its blob and its link land in one commit, the blob renamed first.
-      await atomicWriteAll(this.repos.paths.tmpDir(), [this.blobs.file(digest, content), this.repos.revisionFile(name, digest, manifest.mediaType)]);
+      // Moving a tag ends in an fsync that makes them durable too (fsx.atomicWriteAll).
+      const files = [this.blobs.file(digest, content), this.repos.revisionFile(name, digest, manifest.mediaType)];
+      await atomicWriteAll(this.repos.paths.tmpDir(), files, { sync: tags.length === 0 });
     } else {
       if (!stored) await this.blobs.write(digest, content);
       if (signatures.length) await this.signatures.add(digest, signatures);

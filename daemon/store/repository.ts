@@ -67,7 +67,11 @@ export class Repositories extends Tree {
     await removeFile(this.paths.referrer(name, subject, d));
   }
 
-  /** Moves a tag to a revision: history entry (with the time) first, then `current`. */
+  /**
+   * Moves a tag to a revision: history entry (with the time) first, then `current`.
+   * Always ends with an fsync, which makes what the caller renamed before durable too
+   * (ManifestStore.put leaves a new revision's fsync to it).
+   */
   async setTag(name: string, tag: string, d: Digest, at: Date = new Date()): Promise<void> {
     const tmp = this.paths.tmpDir();
     if (await this.createTag(name, tag, d, at)) return;

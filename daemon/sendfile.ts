@@ -11,6 +11,9 @@ import type { ServerResponse } from 'node:http';
 const CHUNK = 1 << 20;
 /** One being read into while up to two more wait in the socket. */
 const BUFFERS = 3;
+/** Full-size buffers kept between responses, so pulls do not make garbage either. */
+const pool: Buffer[] = [];
+const POOL_MAX = 8 * BUFFERS;
 
 /**
  * Writes `length` bytes of `fd` from `start` to `res` (whose status and headers are set),
@@ -19,21 +22,25 @@ const BUFFERS = 3;
  */
 export function sendFile(res: ServerResponse, fd: number, start: number, length: number): Promise<void> {
   const size = Math.min(CHUNK, length);
+  const take = () => (size === CHUNK ? pool.pop() : undefined) ?? Buffer.allocUnsafeSlow(size);
   const free: Buffer[] = [];
-  for (let i = 0; i < Math.min(BUFFERS, Math.ceil(length / CHUNK)); i++) free.push(Buffer.allocUnsafeSlow(size));
+  for (let i = 0; i < Math.min(BUFFERS, Math.ceil(length / CHUNK)); i++) free.push(take());
   let offset = 0; // bytes read so far
   let writing = 0; // buffers the socket still holds
   let reading = false;
   let stopped = false;
 
   return new Promise((resolve) => {
+    const finish = () => {
+      // Buffers the socket still holds are left to the collector: it may not be done with them.
+      if (size === CHUNK) pool.push(...free.splice(0, POOL_MAX - pool.length));
+      close(fd, () => resolve());
+    };
     const stop = (err?: Error) => {
       if (stopped) return;
       stopped = true;
       if (err) res.destroy(err);
-      // Wait for a read in flight: it still uses the descriptor.
-      const closeWhenIdle = () => (reading ? setImmediate(closeWhenIdle) : close(fd, () => resolve()));
-      closeWhenIdle();
+      if (!reading) finish(); // else the read's callback finishes: it still uses the descriptor
     };
     res.once('close', () => stop()); // the client went away, or the response has ended
 
@@ -48,7 +55,7 @@ export function sendFile(res: ServerResponse, fd: number, start: number, length:
       reading = true;
       read(fd, buf, 0, Math.min(size, length - offset), start + offset, (err, n) => {
         reading = false;
-        if (stopped) return;
+        if (stopped) return finish();
         if (err || n === 0) return stop(err ?? new Error('blob file ended before its size'));
         offset += n;
         writing++;

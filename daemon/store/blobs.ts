@@ -57,7 +57,7 @@ export class BlobStore {
    * Streams `src` into a temp file while hashing it; if `expected` is given and the
    * bytes do not match, nothing is stored and DIGEST_INVALID is thrown. `link` as in adopt.
    */
-  async ingest(src: Readable, expected: Digest | undefined, signal?: AbortSignal, link?: (d: Digest) => Promise<string | undefined>): Promise<{ digest: Digest; size: number }> {
+  async ingest(src: Readable, expected: Digest | undefined, signal?: AbortSignal, link?: (d: Digest) => Promise<unknown>): Promise<{ digest: Digest; size: number }> {
     const algorithm: Algorithm = expected?.algorithm ?? 'sha256';
     const tmp = tempPath(this.paths.tmpDir());
     const sink = new HashingFileSink(tmp, 'wx', 0, createHash(algorithm));
@@ -76,20 +76,20 @@ export class BlobStore {
 
   /**
    * Moves a complete file whose digest is known into place (fsyncing it first unless
-   * the caller did). `link` then writes what points at the blob (a layer link) and
-   * returns the folder it changed, if any: one fsync of that folder makes the link and
-   * the blob's rename durable together (the journal commits the earlier rename with
-   * it; see fsx.atomicWriteAll), else the blob's own folder is fsynced. Also when the
-   * blob was there already: another upload of the same bytes may have renamed it a
-   * moment ago and not yet made that durable.
+   * the caller did), then runs `link` (what points at the blob, written unsynced), then
+   * fsyncs the blob's folder: that one commit makes the rename and the link durable
+   * together (the journal commits every change made before it; see fsx.atomicWriteAll).
+   * Also when the blob was there already: another upload of the same bytes may have
+   * renamed it a moment ago and not yet made that durable.
    */
-  async adopt(file: string, d: Digest, opts: { synced?: boolean; link?: () => Promise<string | undefined> } = {}): Promise<void> {
+  async adopt(file: string, d: Digest, opts: { synced?: boolean; link?: () => Promise<unknown> } = {}): Promise<void> {
     const dest = this.paths.blob(d);
     if (!(await this.touch(d))) {
       if (!opts.synced) await fsyncFile(file);
       await renameMakingParent(file, dest);
     }
-    await fsyncDir((await opts.link?.()) ?? dirname(dest));
+    await opts.link?.();
+    await fsyncDir(dirname(dest));
   }
 
   /**

@@ -2,7 +2,6 @@
 // referrers. Reads come from the shared Tree. Order matters for crash safety:
 // a tag's history entry is written before `current` moves to it.
 import { promises as fs } from 'node:fs';
-import { dirname } from 'node:path';
 import { atomicWrite, atomicWriteAll, ensureLink, exists, fsyncDir, isCode, removeFile, removeTree, renameMakingParent, tempPath, touch, writeNewFile } from '../../shared/fsx.js';
 import { tagFolder } from '../../shared/paths.js';
 import { Tree } from '../../shared/layout.js';
@@ -11,14 +10,12 @@ import { type Digest, digestString } from '../../shared/reference.js';
 export class Repositories extends Tree {
   /**
    * Links a blob into the repository, or refreshes the link's use time (GC grace) when
-   * it is there. With `sync: false` the new link is not yet durable: the folder to
-   * fsync is returned (undefined when nothing was created).
+   * it is there. With `sync: false` a new link's folder is not fsynced: the caller's
+   * next fsync makes it durable (BlobStore.adopt).
    */
-  async linkLayer(name: string, d: Digest, opts: { sync?: boolean } = {}): Promise<string | undefined> {
-    if (await this.touchLayer(name, d)) return undefined;
-    const link = this.paths.layer(name, d);
-    const created = await ensureLink(link, opts);
-    return created && opts.sync === false ? dirname(link) : undefined;
+  async linkLayer(name: string, d: Digest, opts: { sync?: boolean } = {}): Promise<void> {
+    if (await this.touchLayer(name, d)) return;
+    await ensureLink(this.paths.layer(name, d), opts);
   }
 
   /** Marks a layer link as just used (GC grace); false when the repository has no such link. */

@@ -103,7 +103,7 @@ export class UploadStore {
       // the repository (one fsync makes both durable) while the upload's folder is cleared.
       await this.blobs.adopt(data, digest, {
         synced: true,
-        link: async () => (await Promise.all([this.repos.linkLayer(name, digest, { sync: false }), this.remove(name, id)]))[0],
+        link: () => Promise.all([this.repos.linkLayer(name, digest, { sync: false }), this.remove(name, id)]),
       });
       return session.offset;
     });

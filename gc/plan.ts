@@ -40,11 +40,30 @@ export interface Plan {
   warnings: string[];
 }
 
+/**
+ * File times come from the kernel's coarse clock, up to one tick (10 ms at the
+ * slowest HZ) behind the clock a process reads: a write made just after the mark
+ * began can carry an mtime just before it.
+ */
+const CLOCK_TICK_MS = 10;
+
+/**
+ * The mtime from which on something counts as fresh, for a mark begun at `markMs`:
+ * used within the grace period before the mark, or at any time since. Even with
+ * `--grace 0s` a blob pushed while the GC runs stays, so a push beside a GC whose
+ * blobs came after the mark's start always completes.
+ */
+export function freshSince(markMs: number, graceMs: number): number {
+  return markMs - graceMs - CLOCK_TICK_MS;
+}
+
 export const SWEEP_ORDER: ItemKind[] = ['history-entry', 'revision', 'referrer-link', 'layer-link', 'blob', 'signatures', 'upload'];
 
+/** `now` is when the mark began: before the inventory was read, not after. */
 export function makePlan(inv: Inventory, keep: KeepEntry[], opts: PlanOptions, now: number): Plan {
   const warnings: string[] = [];
-  const fresh = (mtimeMs: number) => now - mtimeMs < opts.graceMs;
+  const since = freshSince(now, opts.graceMs);
+  const fresh = (mtimeMs: number) => mtimeMs >= since;
   const keepByRepo = groupKeep(inv, keep, warnings);
 
   const items: PlanItem[] = [];
@@ -55,7 +74,7 @@ export function makePlan(inv: Inventory, keep: KeepEntry[], opts: PlanOptions, n
   let keptRevisions = 0;
 
   for (const repo of inv.repositories) {
-    const kept = markRepository(repo, inv, keepByRepo.get(repo.name) ?? [], opts, now, warnings);
+    const kept = markRepository(repo, inv, keepByRepo.get(repo.name) ?? [], opts, now, fresh, warnings);
     keptRevisions += kept.size;
     const repoBlobs = new Set<string>();
     for (const d of kept) {
@@ -195,12 +214,13 @@ function markRepository(
   keep: KeepEntry[],
   opts: PlanOptions,
   now: number,
+  fresh: (mtimeMs: number) => boolean,
   warnings: string[],
 ): Set<string> {
   const roots: string[] = [];
   for (const r of repo.revisions.values()) {
     // Created or re-pushed within the grace period: a push may still be relying on it.
-    if (now - r.mtimeMs < opts.graceMs) roots.push(r.digest);
+    if (fresh(r.mtimeMs)) roots.push(r.digest);
   }
   for (const t of repo.tags) {
     if (t.current) roots.push(t.current);
@@ -208,7 +228,7 @@ function markRepository(
       const taggedMs = Date.parse(h.taggedAt);
       if (i < opts.keepHistory) roots.push(h.digest);
       else if (opts.keepWithinMs !== undefined && now - taggedMs < opts.keepWithinMs) roots.push(h.digest);
-      else if (now - h.mtimeMs < opts.graceMs) roots.push(h.digest);
+      else if (fresh(h.mtimeMs)) roots.push(h.digest);
     });
   }
   for (const k of keep) {

@@ -6,7 +6,7 @@ import { Paths } from '../shared/paths.js';
 import { takeInventory } from './inventory.js';
 import { readKeepLists } from './keeplist.js';
 import { acquireLock } from './lock.js';
-import { type ItemKind, type Plan, type PlanItem, makePlan } from './plan.js';
+import { type ItemKind, type Plan, type PlanItem, freshSince, makePlan } from './plan.js';
 import { recordGc } from './record.js';
 import { sweep } from './sweep.js';
 import { Trash, recoverTrash } from './trash.js';
@@ -69,6 +69,9 @@ export async function runGc(opts: GcOptions, hooks: GcHooks = {}): Promise<Repor
   // Every keep-list is read and checked before the lock, the mark or any removal.
   const keep = await readKeepLists(opts.keep, opts.stdin);
 
+  // The mark begins before the lock appears: whatever is written once a GC holds
+  // the lock is fresh to it (SPEC §4 grace, counted from here).
+  const markMs = Date.now();
   // A dry run removes nothing, so it needs no lock and may run beside a real GC.
   const lock = opts.dryRun ? undefined : await acquireLock(paths, warn);
   try {
@@ -77,7 +80,7 @@ export async function runGc(opts: GcOptions, hooks: GcHooks = {}): Promise<Repor
       if (restored) warn(`put back ${restored} item(s) an interrupted gc had moved aside`);
     }
     const inventory = await takeInventory(paths, (done, total) => hooks.onProgress?.('mark', done, total));
-    const plan = makePlan(inventory, keep, opts, Date.now());
+    const plan = makePlan(inventory, keep, opts, markMs);
     plan.warnings.forEach(warn);
     await hooks.onPlan?.(plan);
 
@@ -87,7 +90,7 @@ export async function runGc(opts: GcOptions, hooks: GcHooks = {}): Promise<Repor
     if (!opts.dryRun) {
       const trash = new Trash(paths);
       const result = await sweep(paths, trash, plan, inventory, {
-        graceMs: opts.graceMs,
+        freshSinceMs: freshSince(markMs, opts.graceMs),
         signal: opts.signal,
         onProgress: (done, total) => hooks.onProgress?.('sweep', done, total),
       });

@@ -25,7 +25,8 @@ import { manifestRefs } from './refs.js';
 import type { Trash } from './trash.js';
 
 export interface SweepOptions {
-  graceMs: number;
+  /** An mtime at or after this is fresh: see freshSince in plan.ts. */
+  freshSinceMs: number;
   onProgress?: (done: number, total: number) => void;
   /** Stops between two items (SIGINT): what is left stays, the tree stays valid. */
   signal?: AbortSignal;
@@ -97,7 +98,7 @@ function byKind(items: PlanItem[]): PlanItem[][] {
 
 async function sweepItem(paths: Paths, trash: Trash, item: PlanItem, opts: SweepOptions, rescan?: Protected): Promise<string> {
   // The daemon touched it since the mark, or it is young: a push relies on it.
-  const touched = (st: Stats) => st.mtimeMs !== item.mtimeMs || Date.now() - st.mtimeMs < opts.graceMs;
+  const touched = (st: Stats) => st.mtimeMs !== item.mtimeMs || st.mtimeMs >= opts.freshSinceMs;
   const d = item.digest ? parseDigest(item.digest) : undefined;
   let outcome: string;
   switch (item.kind) {

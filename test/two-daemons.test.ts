@@ -4,10 +4,12 @@
 // the other serves within 1 s; every acknowledged push is served by both; fsck
 // finds the tree clean at the end.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { runGc } from '../gc/run.js';
 import { cairn, type DaemonProcess, fsckJson, spawnDaemon } from './helpers/cli.js';
 import { Client } from './helpers/client.js';
 import { type Built, image, sha256 } from './helpers/images.js';
@@ -98,6 +100,11 @@ test('a gc beside both daemons: pushes during it survive; what it unlinks stops 
   await ca.pushImage('gcd', kept, 'v');
   assert.ok(await serves(cb, 'gcd', old.digest, old)); // in B's manifest cache now
   const pushed: { c: Client; tag: string; m: Built }[] = [];
+  const gcRunning = cairn(['gc', '--root', root, '--grace', '0s', '--json']);
+  // Pushes begin once the gc holds its lock, so all their blobs are written after
+  // its mark began. (A blob pushed before that and referenced only later is fair
+  // game with --grace 0s: its manifest PUT may then be refused, never lost.)
+  await within(5000, 'gc holds its lock', () => access(join(root, 'gc.lock')).then(() => true, () => false));
   let running = true;
   const pushing = (async () => {
     for (let i = 0; running || i < 4; i++) {
@@ -107,7 +114,7 @@ test('a gc beside both daemons: pushes during it survive; what it unlinks stops 
       pushed.push({ c, tag: `p${i}`, m });
     }
   })();
-  const gcRun = await cairn(['gc', '--root', root, '--grace', '0s', '--json']);
+  const gcRun = await gcRunning;
   running = false;
   await pushing;
   assert.equal(gcRun.code, 0, gcRun.stderr);
@@ -121,3 +128,35 @@ test('a gc beside both daemons: pushes during it survive; what it unlinks stops 
   const checked = await fsckJson(root);
   assert.equal(checked.code, 0, JSON.stringify(checked.report.findings));
 });
+
+test('a blob pushed while the gc reads the tree is fresh to it even with --grace 0s: its manifest PUT after the sweep succeeds', async () => {
+  const m = image();
+  let pushedDuringMark = false;
+  const report = await runGc(
+    { root, keep: [], keepHistory: 0, graceMs: 0, uploadTtlMs: 86_400_000, dryRun: false },
+    {
+      onProgress: (phase) => {
+        if (phase !== 'mark' || pushedDuringMark) return;
+        pushedDuringMark = true;
+        // Synchronously, so the inventory lists these blobs after the daemon wrote them.
+        for (const b of m.blobs) {
+          execFileSync(process.execPath, ['--input-type=module', '-e', PUSH_BLOB, `${a.url}/v2/mark/blobs/uploads/?digest=${b.digest}`, b.data.toString('base64')]);
+        }
+      },
+      onPlan: (plan) => {
+        for (const b of m.blobs) assert.ok(!plan.items.some((i) => i.digest === b.digest), `${b.digest} doomed`);
+      },
+    },
+  );
+  assert.ok(pushedDuringMark);
+  assert.deepEqual(report.spared.filter((i) => m.blobs.some((b) => b.digest === i.digest)), []);
+  assert.equal((await cb.putManifest('mark', 'v', m)).status, 201);
+  assert.ok(await serves(ca, 'mark', 'v', m));
+});
+
+/** A monolithic blob upload from a child process: argv is the URL and the bytes in base64. */
+const PUSH_BLOB = `
+const [url, data] = process.argv.slice(-2);
+const r = await fetch(url, { method: 'POST', body: Buffer.from(data, 'base64'), headers: { 'Content-Type': 'application/octet-stream' } });
+if (r.status !== 201) { console.error(r.status, await r.text()); process.exit(1); }
+`;

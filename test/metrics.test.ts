@@ -17,12 +17,17 @@ interface Sample {
   value: number;
 }
 
-/** A strict parser for the text exposition format (0.0.4): throws on any line it does not understand. */
+/**
+ * A strict parser for the text exposition format (0.0.4): throws on any line it does
+ * not understand. Values are read as Prometheus reads them (Go's ParseFloat), which
+ * takes NaN in any case: prom-client prints `Nan` for the event-loop lag before its
+ * first sample.
+ */
 function parseProm(text: string): { samples: Sample[]; types: Map<string, string> } {
   const samples: Sample[] = [];
   const types = new Map<string, string>();
   const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*';
-  const sampleRe = new RegExp(`^(${NAME})(?:\\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\\]|\\\\.)*",?)*)\\})? (-?(?:[0-9.e+-]+|NaN|\\+Inf|-Inf))(?: -?\\d+)?$`);
+  const sampleRe = new RegExp(`^(${NAME})(?:\\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\\]|\\\\.)*",?)*)\\})? (-?(?:[0-9.e+-]+|[Nn][Aa][Nn]|\\+Inf|-Inf))(?: -?\\d+)?$`);
   for (const [i, line] of text.split('\n').entries()) {
     if (line === '') continue;
     let m: RegExpExecArray | null;
@@ -36,7 +41,7 @@ function parseProm(text: string): { samples: Sample[]; types: Map<string, string
     const labels: Record<string, string> = {};
     for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
     const value = m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : Number(m[3]);
-    assert.ok(!Number.isNaN(value) || m[3] === 'NaN', `line ${i + 1}: bad value`);
+    assert.ok(!Number.isNaN(value) || m[3]!.toLowerCase() === 'nan', `line ${i + 1}: bad value`);
     samples.push({ name: m[1]!, labels, value });
   }
   return { samples, types };

@@ -61,10 +61,10 @@ export class ManifestStore {
     ]);
 
     if (!stored && !linked && !signatures.length) {
-      // A new revision: its blob and its link land in one commit, the blob renamed first.
-      // Moving a tag ends in an fsync that makes them durable too (fsx.atomicWriteAll).
+      // A new revision: its blob and its link land in one commit, the blob renamed
+      // first, made durable by the fsync that ends this PUT (below).
       const files = [this.blobs.file(digest, content), this.repos.revisionFile(name, digest, manifest.mediaType)];
-      await atomicWriteAll(this.repos.paths.tmpDir(), files, { sync: tags.length === 0 });
+      await atomicWriteAll(this.repos.paths.tmpDir(), files, { sync: false });
     } else {
       if (!stored) await this.blobs.write(digest, content);
       if (signatures.length) await this.signatures.add(digest, signatures);
@@ -73,6 +73,11 @@ export class ManifestStore {
     if (manifest.subject) await this.repos.linkReferrer(name, manifest.subject, digest);
     const now = new Date();
     for (const tag of tags) await this.repos.setTag(name, tag, digest, now);
+    // Every PUT ends with an fsync after all it wrote or found in place: what it found
+    // may be a concurrent identical PUT's renames, not yet synced, and this 201 must
+    // not get ahead of them. One fsync commits every rename before it (fsx.atomicWriteAll);
+    // a tag's (setTag always ends with one) is that fsync, else the revision link's folder's.
+    if (!tags.length) await this.repos.syncRevision(name, digest);
     return { digest, manifest };
   }
 

@@ -2,6 +2,7 @@
 // referrers. Reads come from the shared Tree. Order matters for crash safety:
 // a tag's history entry is written before `current` moves to it.
 import { promises as fs } from 'node:fs';
+import { dirname } from 'node:path';
 import { atomicWrite, atomicWriteAll, ensureLink, exists, fsyncDir, isCode, removeFile, removeTree, renameMakingParent, tempPath, touch, writeNewFile } from '../../shared/fsx.js';
 import { tagFolder } from '../../shared/paths.js';
 import { Tree } from '../../shared/layout.js';
@@ -45,6 +46,11 @@ export class Repositories extends Tree {
   /** linkRevision's write as one file of an atomicWriteAll (after the manifest's blob). */
   revisionFile(name: string, d: Digest, mediaType: string): [dest: string, data: string] {
     return [this.paths.revision(name, d), mediaType];
+  }
+
+  /** fsyncs a revision link's folder: what was renamed before, there or elsewhere, is then durable. */
+  async syncRevision(name: string, d: Digest): Promise<void> {
+    await fsyncDir(dirname(this.paths.revision(name, d)));
   }
 
   /** Refreshes a revision link's use time when it is there with this media type; false otherwise. */

@@ -132,6 +132,7 @@ test('a gc beside both daemons: pushes during it survive; what it unlinks stops 
 });
 
 test('a blob pushed while the gc reads the tree is fresh to it even with --grace 0s: its manifest PUT after the sweep succeeds', async () => {
+  await ca.pushImage('mark/base', image(), 'v'); // a repository, so the inventory reports progress
   const m = image();
   let pushedDuringMark = false;
   const report = await runGc(

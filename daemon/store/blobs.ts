@@ -61,16 +61,17 @@ export class BlobStore {
     const algorithm: Algorithm = expected?.algorithm ?? 'sha256';
     const tmp = tempPath(this.paths.tmpDir());
     const sink = new HashingFileSink(tmp, 'wx', 0, createHash(algorithm));
+    let moved = false;
     try {
       await pipeline(src, sink, { signal }); // the sink hashes, writes and syncs
       const digest: Digest = { algorithm, hex: sink.hash.digest('hex') };
       if (expected && !sameDigest(expected, digest)) {
         throw new RegistryError('DIGEST_INVALID', `content has digest ${digestString(digest)}, not ${digestString(expected)}`);
       }
-      await this.adopt(tmp, digest, { synced: true, link: link && (() => link(digest)) });
+      moved = await this.adopt(tmp, digest, { synced: true, link: link && (() => link(digest)) });
       return { digest, size: sink.bytes };
     } finally {
-      await removeFile(tmp);
+      if (!moved) await removeFile(tmp);
     }
   }
 
@@ -81,15 +82,19 @@ export class BlobStore {
    * together (the journal commits every change made before it; see fsx.atomicWriteAll).
    * Also when the blob was there already: another upload of the same bytes may have
    * renamed it a moment ago and not yet made that durable.
+   * True when `file` was moved; false when the blob was there and `file` is left
+   * for the caller to remove (`link` is told which).
    */
-  async adopt(file: string, d: Digest, opts: { synced?: boolean; link?: () => Promise<unknown> } = {}): Promise<void> {
+  async adopt(file: string, d: Digest, opts: { synced?: boolean; link?: (moved: boolean) => Promise<unknown> } = {}): Promise<boolean> {
     const dest = this.paths.blob(d);
-    if (!(await this.touch(d))) {
+    const moved = !(await this.touch(d));
+    if (moved) {
       if (!opts.synced) await fsyncFile(file);
       await renameMakingParent(file, dest);
     }
-    await opts.link?.();
+    await opts.link?.(moved);
     await fsyncDir(dirname(dest));
+    return moved;
   }
 
   /**

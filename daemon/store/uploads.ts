@@ -103,7 +103,7 @@ export class UploadStore {
       // the repository (one fsync makes both durable) while the upload's folder is cleared.
       await this.blobs.adopt(data, digest, {
         synced: true,
-        link: () => Promise.all([this.repos.linkLayer(name, digest, { sync: false }), this.remove(name, id)]),
+        link: (moved) => Promise.all([this.repos.linkLayer(name, digest, { sync: false }), this.remove(name, id, { dataMoved: moved })]),
       });
       return session.offset;
     });
@@ -114,11 +114,14 @@ export class UploadStore {
     await this.remove(name, id);
   }
 
-  /** Removes an upload's folder: its two known files, then the folder (the whole tree only if more is there). */
-  private async remove(name: string, id: string): Promise<void> {
+  /**
+   * Removes an upload's folder: its two known files (the data only if it was not
+   * moved into the blob store), then the folder (the whole tree only if more is there).
+   */
+  private async remove(name: string, id: string, opts: { dataMoved?: boolean } = {}): Promise<void> {
     this.sessions.delete(id);
     const dir = this.paths.upload(name, id);
-    await Promise.all([removeFile(this.paths.uploadData(name, id)), removeFile(this.paths.uploadState(name, id))]);
+    await Promise.all([opts.dataMoved ? undefined : removeFile(this.paths.uploadData(name, id)), removeFile(this.paths.uploadState(name, id))]);
     try {
       await fs.rmdir(dir);
     } catch (err) {

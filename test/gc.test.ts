@@ -2,7 +2,7 @@
 // temp root; the real CLI collects it; ages are set with utimes.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe as suite, test } from 'node:test';
@@ -76,6 +76,20 @@ suite('cairn gc', () => {
     assert.ok(report.removed.some((i: any) => i.kind === 'layer-link' && i.repository === 'shared/a' && i.digest === sharedDigest));
     await assertPulls('shared/b', 'v1', y);
     assert.equal((await client.req('HEAD', `/v2/shared/a/blobs/${sharedDigest}`)).status, 404, 'a no longer serves it');
+  });
+
+  test('uploading a blob again refreshes its layer link and blob, so a gc keeps them for a manifest to come', async () => {
+    const again = blob(`again ${Math.random()}`);
+    await client.pushBlob('again', again);
+    await ageTree(daemon.root, 2 * HOUR);
+    await client.pushBlob('again', again);
+    const d = parseDigest(again.digest);
+    for (const p of [paths.layer('again', d), paths.blob(d)]) {
+      assert.ok(Date.now() - (await stat(p)).mtimeMs < HOUR, `${p} was not touched`);
+    }
+    const run = await cairnGc(daemon.root, ['--json']);
+    assert.equal(run.code, 0);
+    assert.equal((await client.req('HEAD', `/v2/again/blobs/${again.digest}`)).status, 200);
   });
 
   test('an orphan blob older than the grace period goes; the same blob inside grace stays', async () => {

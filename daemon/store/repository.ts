@@ -13,10 +13,13 @@ export class Repositories extends Tree {
    * Links a blob into the repository, or refreshes the link's use time (GC grace) when
    * it is there. With `sync: false` a new link's folder is not fsynced: the caller's
    * next fsync makes it durable (BlobStore.adopt).
+   * Created first, touched only when it exists: when a blob is uploaded or mounted,
+   * its link is nearly always missing. Should a GC move the link away between the
+   * failed create and the touch, it is created again.
    */
   async linkLayer(name: string, d: Digest, opts: { sync?: boolean } = {}): Promise<void> {
-    if (await this.touchLayer(name, d)) return;
-    await ensureLink(this.paths.layer(name, d), opts);
+    const link = this.paths.layer(name, d);
+    while (!(await ensureLink(link, opts)) && !(await touch(link)));
   }
 
   /** Marks a layer link as just used (GC grace); false when the repository has no such link. */

@@ -163,13 +163,12 @@ async function commit(reg: Registry, plan: Plan, source: string): Promise<Import
     historyEntriesWritten: 0,
   };
   for (const { digest, blob } of plan.staged.values()) {
-    // adopt() only touches a blob the store holds already.
-    if (await reg.blobs.has(digest)) report.blobsPresent++;
+    // adopt() only touches a blob the store holds already, and says which it did.
+    if (!(await reg.blobs.adopt(blob.file, digest))) report.blobsPresent++;
     else {
       report.blobsAdded++;
       report.bytesAdded += blob.size;
     }
-    await reg.blobs.adopt(blob.file, digest);
   }
   for (const [repo, layers] of plan.layers) for (const d of layers.values()) await reg.repos.linkLayer(repo, d);
   for (const m of plan.manifests) await reg.manifests.put(m.repository, m.body, m.mediaType, m.expected, []);

@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sameDigest } from '../../shared/digest.js';
 import { RegistryError } from '../../shared/errors.js';
-import { atomicWrite, exists, fsyncDir, fsyncFile, removeFile, renameMakingParent, statOrUndefined, tempPath, touch } from '../../shared/fsx.js';
+import { atomicWrite, fsyncDir, fsyncFile, removeFile, renameMakingParent, statOrUndefined, tempPath, touch } from '../../shared/fsx.js';
 import type { Paths } from '../../shared/paths.js';
 import { absent } from '../../shared/syncfs.js';
 import { type Algorithm, type Digest, digestString } from '../../shared/reference.js';
@@ -23,10 +23,6 @@ export class BlobStore {
   /** Size of a stored blob, or undefined. Never opens the file. */
   async size(d: Digest): Promise<number | undefined> {
     return (await statOrUndefined(this.paths.blob(d)))?.size;
-  }
-
-  async has(d: Digest): Promise<boolean> {
-    return exists(this.paths.blob(d));
   }
 
   /** A descriptor to read the blob through (the caller closes it), or undefined when it is gone. */

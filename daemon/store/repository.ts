@@ -11,15 +11,17 @@ import { type Digest, digestString } from '../../shared/reference.js';
 export class Repositories extends Tree {
   /**
    * Links a blob into the repository, or refreshes the link's use time (GC grace) when
-   * it is there. With `sync: false` a new link's folder is not fsynced: the caller's
-   * next fsync makes it durable (BlobStore.adopt).
-   * Created first, touched only when it exists: when a blob is uploaded or mounted,
-   * its link is nearly always missing. Should a GC move the link away between the
-   * failed create and the touch, it is created again.
+   * it is there. Created first, touched only when it exists: when a blob is uploaded
+   * or mounted, its link is nearly always missing. Should a GC move the link away
+   * between the failed create and the touch, it is created again.
+   * Then the link's folder is fsynced, also when the link was there: it (or the blob a
+   * mount found) may be a concurrent upload's, not yet durable. With `sync: false` that
+   * fsync is left to the caller's next one (BlobStore.adopt).
    */
   async linkLayer(name: string, d: Digest, opts: { sync?: boolean } = {}): Promise<void> {
     const link = this.paths.layer(name, d);
-    while (!(await ensureLink(link, opts)) && !(await touch(link)));
+    while (!(await ensureLink(link, { sync: false })) && !(await touch(link)));
+    if (opts.sync !== false) await fsyncDir(dirname(link));
   }
 
   /** Marks a layer link as just used (GC grace); false when the repository has no such link. */
@@ -65,8 +67,9 @@ export class Repositories extends Tree {
     return removeFile(this.paths.revision(name, d));
   }
 
+  /** Links a referrer, unsynced: its one caller, ManifestStore.put, always ends with an fsync. */
   async linkReferrer(name: string, subject: Digest, d: Digest): Promise<void> {
-    await ensureLink(this.paths.referrer(name, subject, d));
+    await ensureLink(this.paths.referrer(name, subject, d), { sync: false });
   }
 
   async unlinkReferrer(name: string, subject: Digest, d: Digest): Promise<void> {

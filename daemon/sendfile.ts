@@ -11,9 +11,13 @@ import type { ServerResponse } from 'node:http';
 const CHUNK = 1 << 20;
 /** One being read into while up to two more wait in the socket. */
 const BUFFERS = 3;
-/** Full-size buffers kept between responses, so pulls do not make garbage either. */
+/**
+ * Full-size buffers kept between responses, so pulls do not make garbage either:
+ * enough for two large pulls at once. More at once allocate theirs (3 MiB a pull,
+ * not a MiB a chunk), which a bigger pool would instead keep resident for good.
+ */
 const pool: Buffer[] = [];
-const POOL_MAX = 8 * BUFFERS;
+const POOL_MAX = 2 * BUFFERS;
 
 /**
  * Writes `length` bytes of `fd` from `start` to `res` (whose status and headers are set),

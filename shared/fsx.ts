@@ -128,13 +128,22 @@ export async function writeNewFile(p: string, data: string | Uint8Array): Promis
   await createFile(p, data, { sync: true });
 }
 
-/** Creates a file that must not exist yet (O_EXCL) with `data`; fsyncs it only when asked. */
+/** open(2) flags of a new file (O_EXCL); with O_DSYNC each write returns once it is on disk. */
+const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
+const CREATE_DSYNC = CREATE | constants.O_DSYNC;
+
+/**
+ * Creates a file that must not exist yet (O_EXCL) with `data`; durable when asked.
+ * Durable means opened O_DSYNC: the write returns once data and size are on disk,
+ * what an fdatasync after it would give (on ext4 the same journal commit), without
+ * the second trip through the thread pool (small images: 4 fewer per image).
+ */
 export async function createFile(p: string, data: string | Uint8Array = '', opts: { sync?: boolean } = {}): Promise<void> {
-  const fd = await openFd(p, 'wx');
+  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+  const fd = await openFd(p, opts.sync && bytes.length ? CREATE_DSYNC : CREATE);
   try {
-    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
     for (let done = 0; done < bytes.length; ) done += (await writeFd(fd, bytes, done, bytes.length - done)).bytesWritten;
-    if (opts.sync) await fsyncFd(fd);
+    if (opts.sync && !bytes.length) await fsyncFd(fd); // no write to carry O_DSYNC
   } finally {
     closeSync(fd); // inline: closing a file neither truncated nor unlinked asks nothing of the journal
   }

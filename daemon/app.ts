@@ -10,6 +10,7 @@ import { Notifier } from './events/notifier.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { createRouter } from './router.js';
+import type { FsyncMode } from '../shared/durability.js';
 import { type Registry, openRegistry } from './store/index.js';
 import { webHandlers } from './web/handlers.js';
 
@@ -23,10 +24,12 @@ export interface AppConfig {
   maxUploads?: number;
   /** Notification endpoints (--notify); none: no events are queued. */
   notify?: NotifyConfig;
+  /** --fsync: how many folders a write fsyncs (default: detected from the filesystem). */
+  fsync?: FsyncMode;
 }
 
 export function createApp(config: AppConfig): { app: Koa; registry: Registry; notifier?: Notifier } {
-  const registry = openRegistry(config.root);
+  const registry = openRegistry(config.root, { fsync: config.fsync });
   const metrics = new Metrics(registry.paths, () => config.notify?.endpoints.map((e) => e.name) ?? []);
   const notifier = config.notify && new Notifier(registry.paths, config.notify, config.logger, metrics.deliveryHooks());
   const router = createRouter(registry, { metrics: (ctx) => metrics.handler(ctx), web: webHandlers(registry) });

@@ -8,6 +8,7 @@ import { createApp } from './app.js';
 import { loadAuth, type SecurityOptions, securityOptions } from './auth/options.js';
 import { beyondLoopback, serverTimeouts } from './serverlimits.js';
 import { createLogger, type Logger } from './log.js';
+import { durability, FSYNC_MODES, type FsyncMode } from '../shared/durability.js';
 import { Paths } from '../shared/paths.js';
 import { prepareRoot } from './startup.js';
 import { VERSION } from './version.js';
@@ -23,6 +24,8 @@ export interface ServeOptions extends SecurityOptions {
   inbox?: string;
   /** A notify config file (JSON or YAML): where to POST registry events. */
   notify?: string;
+  /** How many folders a write fsyncs: detected (auto), or assumed. */
+  fsync?: FsyncMode;
 }
 
 export function serveCommand(yargs: Argv): Argv<ServeOptions> {
@@ -42,7 +45,13 @@ export function serveCommand(yargs: Argv): Argv<ServeOptions> {
       describe: "how to notice other processes' changes: inotify, poll (network filesystems), off",
     })
     .option('inbox', { type: 'string', describe: 'watch DIR for bundles (cairn export output) and import them while serving' })
-    .option('notify', { type: 'string', describe: 'notification endpoints (JSON or YAML file): events are queued under the root and POSTed' }) as unknown as Argv<ServeOptions>;
+    .option('notify', { type: 'string', describe: 'notification endpoints (JSON or YAML file): events are queued under the root and POSTed' })
+    .option('fsync', {
+      type: 'string',
+      default: 'auto',
+      choices: FSYNC_MODES,
+      describe: "folders a write fsyncs: auto (from the root's filesystem), journal (one: metadata commits in order), every-folder",
+    }) as unknown as Argv<ServeOptions>;
 }
 
 export async function serve(opts: ServeOptions, logger: Logger = createLogger(opts.logLevel)): Promise<Server> {
@@ -52,7 +61,7 @@ export async function serve(opts: ServeOptions, logger: Logger = createLogger(op
   // --notify and --inbox load their modules only when given: yaml, chokidar's inbox
   // and the whole import path (tar, mirror/) are not part of a plain daemon's memory.
   const notify = opts.notify ? await (await import('./events/config.js')).loadNotifyConfig(opts.notify) : undefined;
-  const { app, registry, notifier } = createApp({ root, logger, auth, readOnly: opts.readOnly, maxUploads: opts.maxUploads, notify });
+  const { app, registry, notifier } = createApp({ root, logger, auth, readOnly: opts.readOnly, maxUploads: opts.maxUploads, notify, fsync: opts.fsync });
   const { removedTemps } = await prepareRoot(registry.paths);
   if (!opts.tlsCert !== !opts.tlsKey) throw new Error('--tls-cert and --tls-key go together');
   const tls = opts.tlsCert ? { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey!) } : undefined;
@@ -72,6 +81,9 @@ export async function serve(opts: ServeOptions, logger: Logger = createLogger(op
   const address = server.address();
   const actual = typeof address === 'object' && address ? `${address.address}:${address.port}` : opts.listen;
   logger.info({ version: VERSION, root, removedTemps }, `cairn ${VERSION} serving ${root}`);
+  const d = durability();
+  const fsyncs = d.ordered ? 'one folder per write' : d.newFoldersFollow ? 'every folder a write renames into' : 'every folder a write changes';
+  logger.info({ filesystem: d.filesystem, ordered: d.ordered, newFoldersFollow: d.newFoldersFollow }, `fsync: ${fsyncs} (${d.filesystem})`);
   logger.info({ address: actual, auth: auth.mode, readOnly: !!opts.readOnly }, `listening on ${tls ? 'https' : 'http'}://${actual}/v2/`);
   if (beyondLoopback(host) && (!tls || auth.mode === 'none')) {
     const missing = [!tls && 'TLS (--tls-cert/--tls-key)', auth.mode === 'none' && 'authentication (--auth)'].filter(Boolean).join(' and ');

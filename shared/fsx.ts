@@ -1,6 +1,9 @@
 // Filesystem primitives. Every write lands whole or not at all: data goes to a
 // temp file under <root>/tmp (same filesystem), is fsynced, renamed into place,
-// and the directory is fsynced so the rename itself survives a crash.
+// and the directory is fsynced so the rename itself survives a crash. How many
+// folders that takes depends on the filesystem (shared/durability.ts): `sync:
+// false` below leaves a folder's fsync to a later one, which only a filesystem
+// that commits metadata in order allows; elsewhere every folder is fsynced.
 //
 // Calls that only read what the kernel holds in memory (stat, access, reading a
 // link file of a few bytes, opening a file or folder that exists, closing) are made
@@ -15,6 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { accessSync, closeSync, constants, fdatasync, fsync, open, openSync, promises as fs, write, writev } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { durability } from './durability.js';
 import { absent, isCode, readTextSyncOrUndefined, statSyncOrUndefined } from './syncfs.js';
 
 export { isCode }; // the errno test lives with the sync calls; most callers know it from here
@@ -82,6 +86,35 @@ export async function fsyncFile(file: string): Promise<void> {
   await syncOpened(file, 'r+');
 }
 
+/** True when a folder's fsync may be left to a later one (`sync: false` on a filesystem that orders metadata). */
+export function mayDefer(opts: { sync?: boolean }): boolean {
+  return opts.sync === false && durability().ordered;
+}
+
+/** fsyncs each folder, or only the last where one fsync commits every change before it. */
+export async function fsyncDirs(dirs: string[]): Promise<void> {
+  const wanted = durability().ordered ? dirs.slice(-1) : [...new Set(dirs)];
+  await Promise.all(wanted.map((d) => fsyncDir(d)));
+}
+
+/**
+ * mkdir -p of `dir`. Where new folders do not follow their files' fsyncs
+ * (shared/durability.ts), the folders above each one made are fsynced, so the new
+ * names survive; `dir` itself is the caller's to fsync, with what it puts there.
+ */
+export async function makeFolder(dir: string): Promise<void> {
+  const first = await fs.mkdir(dir, { recursive: true });
+  if (first !== undefined) await syncNewFolders(first, dir);
+}
+
+/** After a mkdir -p that made `first` … `last`: fsyncs the folders that hold their names, where that is needed. */
+export async function syncNewFolders(first: string, last: string): Promise<void> {
+  if (durability().newFoldersFollow) return;
+  const holders = [dirname(first)];
+  for (let d = last; d !== first && d !== dirname(d); d = dirname(d)) holders.push(dirname(d));
+  await Promise.all(holders.map((d) => fsyncDir(d)));
+}
+
 /**
  * rename(2), creating dest's parent folder when it is missing. Tries the rename
  * first: the parent is nearly always there, and a mkdir -p before every rename
@@ -92,7 +125,7 @@ export async function renameMakingParent(src: string, dest: string): Promise<voi
     await fs.rename(src, dest);
   } catch (err) {
     if (!isCode(err, 'ENOENT') || !(await exists(src))) throw err;
-    await fs.mkdir(dirname(dest), { recursive: true });
+    await makeFolder(dirname(dest));
     await fs.rename(src, dest);
   }
 }
@@ -105,18 +138,18 @@ export async function atomicWrite(tmpDir: string, dest: string, data: string | U
 /**
  * Writes several files atomically, in order: every temp file is written and fsynced
  * at once, then each is renamed into place in the order given, so a reader never
- * sees a later file without the earlier ones; then the last one's folder is fsynced.
- * That one fsync makes every rename durable, in order, because the filesystem
- * commits metadata in order (the ext4 and xfs journals commit all that came before;
- * README "Faults"). Two waits for the disk, whatever the number of files. With
- * `sync: false` that fsync is left to a later write whose own fsync comes after.
+ * sees a later file without the earlier ones; then their folders are fsynced. Where
+ * the filesystem commits metadata in order (the ext4 and xfs journals commit all
+ * that came before; README "Faults") the last folder's fsync makes every rename
+ * durable: two waits for the disk, whatever the number of files. With `sync: false`
+ * that fsync is left to a later write whose own fsync comes after (mayDefer).
  */
 export async function atomicWriteAll(tmpDir: string, files: [dest: string, data: string | Uint8Array][], opts: { sync?: boolean } = {}): Promise<void> {
   const temps = files.map(() => tempPath(tmpDir));
   try {
     await Promise.all(files.map(([, data], i) => writeNewFile(temps[i]!, data)));
     for (const [i, [dest]] of files.entries()) await renameMakingParent(temps[i]!, dest);
-    if (files.length && opts.sync !== false) await fsyncDir(dirname(files.at(-1)![0]));
+    if (!mayDefer(opts)) await fsyncDirs(files.map(([dest]) => dirname(dest)));
   } catch (err) {
     await Promise.all(temps.map((t) => removeFile(t)));
     throw err;
@@ -151,19 +184,18 @@ export async function createFile(p: string, data: string | Uint8Array = '', opts
 
 /**
  * Creates an empty marker file (a link) if absent; true when it did. An empty file is
- * complete the moment it exists; its folder is fsynced unless `sync` is false (the
- * caller then fsyncs it, making more than this create durable with one call).
+ * complete the moment it exists; its folder is the caller's to fsync (with what else
+ * it wrote there, or, where mayDefer allows, with a later write).
  */
-export async function ensureLink(dest: string, opts: { sync?: boolean } = {}): Promise<boolean> {
+export async function ensureLink(dest: string): Promise<boolean> {
   try {
     await createFile(dest);
   } catch (err) {
     if (isCode(err, 'EEXIST')) return false;
     if (!isCode(err, 'ENOENT')) throw err;
-    await fs.mkdir(dirname(dest), { recursive: true });
-    return ensureLink(dest, opts);
+    await makeFolder(dirname(dest));
+    return ensureLink(dest);
   }
-  if (opts.sync !== false) await fsyncDir(dirname(dest));
   return true;
 }
 

@@ -1,4 +1,5 @@
 // The registry's storage, assembled over one root.
+import { type FsyncMode, durabilityFor, useDurability } from '../../shared/durability.js';
 import { Paths } from '../../shared/paths.js';
 import { BlobStore } from './blobs.js';
 import { CachedManifestStore, CachedRepositories } from './cache.js';
@@ -15,7 +16,9 @@ export interface Registry {
   signatures: SignatureStore;
 }
 
-export function openRegistry(root: string): Registry {
+/** Opens the stores over `root`; writes follow what its filesystem keeps (`fsync`, default auto). */
+export function openRegistry(root: string, opts: { fsync?: FsyncMode } = {}): Registry {
+  useDurability(durabilityFor(root, opts.fsync));
   const paths = new Paths(root);
   const repos = new CachedRepositories(paths);
   const blobs = new BlobStore(paths);

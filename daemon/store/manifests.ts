@@ -70,7 +70,7 @@ export class ManifestStore {
       if (signatures.length) await this.signatures.add(digest, signatures);
       if (!linked) await this.repos.linkRevision(name, digest, manifest.mediaType);
     }
-    if (manifest.subject) await this.repos.linkReferrer(name, manifest.subject, digest);
+    if (manifest.subject) await this.repos.linkReferrer(name, manifest.subject, digest, { sync: false });
     const now = new Date();
     for (const tag of tags) await this.repos.setTag(name, tag, digest, now);
     // Every PUT ends with an fsync after all it wrote or found in place: what it found

@@ -3,7 +3,8 @@
 // a tag's history entry is written before `current` moves to it.
 import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
-import { atomicWrite, atomicWriteAll, ensureLink, exists, fsyncDir, isCode, removeFile, removeTree, renameMakingParent, tempPath, touch, writeNewFile } from '../../shared/fsx.js';
+import { atomicWrite, atomicWriteAll, ensureLink, exists, fsyncDir, isCode, mayDefer, removeFile, removeTree, renameMakingParent, tempPath, touch, writeNewFile } from '../../shared/fsx.js';
+import { durability } from '../../shared/durability.js';
 import { tagFolder } from '../../shared/paths.js';
 import { Tree } from '../../shared/layout.js';
 import { type Digest, digestString } from '../../shared/reference.js';
@@ -16,12 +17,12 @@ export class Repositories extends Tree {
    * between the failed create and the touch, it is created again.
    * Then the link's folder is fsynced, also when the link was there: it (or the blob a
    * mount found) may be a concurrent upload's, not yet durable. With `sync: false` that
-   * fsync is left to the caller's next one (BlobStore.adopt).
+   * fsync is left to the caller's next one (BlobStore.adopt) where fsx.mayDefer allows.
    */
   async linkLayer(name: string, d: Digest, opts: { sync?: boolean } = {}): Promise<void> {
     const link = this.paths.layer(name, d);
-    while (!(await ensureLink(link, { sync: false })) && !(await touch(link)));
-    if (opts.sync !== false) await fsyncDir(dirname(link));
+    while (!(await ensureLink(link)) && !(await touch(link)));
+    if (!mayDefer(opts)) await fsyncDir(dirname(link));
   }
 
   /** Marks a layer link as just used (GC grace); false when the repository has no such link. */
@@ -67,9 +68,11 @@ export class Repositories extends Tree {
     return removeFile(this.paths.revision(name, d));
   }
 
-  /** Links a referrer, unsynced: its one caller, ManifestStore.put, always ends with an fsync. */
-  async linkReferrer(name: string, subject: Digest, d: Digest): Promise<void> {
-    await ensureLink(this.paths.referrer(name, subject, d), { sync: false });
+  /** Links a referrer; `sync: false` as for linkLayer (ManifestStore.put always ends with an fsync). */
+  async linkReferrer(name: string, subject: Digest, d: Digest, opts: { sync?: boolean } = {}): Promise<void> {
+    const link = this.paths.referrer(name, subject, d);
+    await ensureLink(link);
+    if (!mayDefer(opts)) await fsyncDir(dirname(link));
   }
 
   async unlinkReferrer(name: string, subject: Digest, d: Digest): Promise<void> {
@@ -98,10 +101,9 @@ export class Repositories extends Tree {
    * (the rename fails on a non-empty folder; another daemon may have just created it).
    *
    * Durability: both files are fsynced, then the rename and `_tags` are. The staged
-   * folders themselves are not fsynced one by one: on a journaling filesystem (ext4,
-   * xfs) metadata commits in order, so the commit that makes the rename durable holds
-   * the mkdirs and creates before it. This path is the whole cost of a tag PUT, and
-   * it went from ~70 thread-pool trips to ~15 (bench: tag PUT).
+   * folders themselves are fsynced only where new folders do not follow their files'
+   * fsyncs (shared/durability.ts; ext4 and xfs need none). This path is the whole
+   * cost of a tag PUT, and it went from ~70 thread-pool trips to ~15 (bench: tag PUT).
    */
   private async createTag(name: string, tag: string, d: Digest, at: Date): Promise<boolean> {
     const dest = this.paths.tag(name, tag);
@@ -120,6 +122,7 @@ export class Repositories extends Tree {
           await writeNewFile(files.entry(d), at.toISOString());
         })(),
       ]);
+      if (!durability().newFoldersFollow) await Promise.all([staged, files.index, files.entryDir(d)].map((f) => fsyncDir(f)));
       moved = await renameFolder(staged, dest);
       if (!moved) return false;
       await fsyncDir(this.paths.tagsDir(name));

@@ -4,11 +4,12 @@
 // rebuilt from the data file whenever it is missing or stale.
 import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sameDigest } from '../../shared/digest.js';
 import { RegistryError } from '../../shared/errors.js';
-import { createFile, isCode, removeFile, removeTree, statOrUndefined } from '../../shared/fsx.js';
+import { createFile, isCode, removeFile, removeTree, statOrUndefined, syncNewFolders } from '../../shared/fsx.js';
 import type { Paths } from '../../shared/paths.js';
 import { type Digest, digestString } from '../../shared/reference.js';
 import type { BlobStore } from './blobs.js';
@@ -45,11 +46,14 @@ export class UploadStore {
    * of its first chunk (HashingFileSink) is what makes the folder's creation durable
    * with it, on the journaling filesystems Cairn is meant for. A crash before that
    * chunk can lose the empty session; the client's next request then gets
-   * BLOB_UPLOAD_UNKNOWN and starts over, which every client does.
+   * BLOB_UPLOAD_UNKNOWN and starts over, which every client does. The folders above
+   * it (a new repository's) stay, so they are made durable where that takes fsyncs.
    */
   async create(name: string): Promise<string> {
     const id = randomUUID();
-    await fs.mkdir(this.paths.upload(name, id), { recursive: true });
+    const dir = this.paths.upload(name, id);
+    const first = await fs.mkdir(dir, { recursive: true });
+    if (first !== undefined && first !== dir) await syncNewFolders(first, dirname(dir));
     const state: UploadState = { name, startedAt: new Date().toISOString() };
     // O_EXCL creates in a folder nobody else knows yet; a torn state file only loses the report's start time.
     await Promise.all([

@@ -1,6 +1,7 @@
 // Running the built `cairn` CLI as a child process: one-shot commands (fsck, gc)
 // to completion, and `cairn serve` as a real daemon process that a test can kill -9.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -45,11 +46,15 @@ export interface DaemonProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `node dist/cli.js serve` over `root` on a free port; resolves once its JSON log names the address. */
-export async function spawnDaemon(root: string, extra: string[] = []): Promise<DaemonProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--root', root, '--listen', '127.0.0.1:0', '--log-level', 'info', ...extra], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/**
+ * Starts `node dist/cli.js serve` over `root` on a free port; resolves once its JSON log
+ * names the address. `wrap` runs it under another command (strace); signals then go to
+ * the daemon, the wrapper's child, and the wrapper is waited for.
+ */
+export async function spawnDaemon(root: string, extra: string[] = [], opts: { wrap?: string[] } = {}): Promise<DaemonProcess> {
+  const argv = [process.execPath, CLI, 'serve', '--root', root, '--listen', '127.0.0.1:0', '--log-level', 'info', ...extra];
+  const [command, ...args] = [...(opts.wrap ?? []), ...argv] as [string, ...string[]];
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
@@ -76,9 +81,11 @@ export async function spawnDaemon(root: string, extra: string[] = []): Promise<D
     });
   });
   lines.on('line', () => undefined); // keep draining stdout so the child never blocks on a full pipe
+  // strace -o FILE blocks fatal signals: the daemon is its child, the one listed in /proc.
+  const pid = opts.wrap ? Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(' ')[0]) : child.pid!;
   const signal = async (sig: NodeJS.Signals) => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+    if (child.exitCode === null && child.signalCode === null) process.kill(pid, sig);
     await exited;
   };
-  return { url: `http://${address}`, pid: child.pid!, child, started, kill9: () => signal('SIGKILL'), stop: () => signal('SIGTERM') };
+  return { url: `http://${address}`, pid, child, started, kill9: () => signal('SIGKILL'), stop: () => signal('SIGTERM') };
 }

@@ -1,0 +1,132 @@
+// What a power loss keeps on the filesystem under a root, which decides how many
+// folders a write must fsync. Two properties matter:
+//   - ordered: one fsync commits every metadata change made before it, anywhere on
+//     the filesystem (a journal: ext4 with its journal, xfs). Then a write that
+//     renamed into several folders fsyncs only the last one.
+//   - new folders follow: a file's fsync also makes the new folders above it
+//     durable (ext4 always: without a journal its fsync walks up the new parents).
+//     Then folders built under tmp/ and renamed whole (a new tag) need no fsyncs of
+//     their own.
+// Anything else (ext4 without a journal, btrfs, overlayfs, NFS, tmpfs, unknown) gets
+// every changed folder fsynced. Found on the bench VM: its ext4 runs without a
+// journal, where the one-fsync shortcut would lose a new revision's blob and link.
+import { readFileSync, readdirSync, realpathSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+
+export interface Durability {
+  ordered: boolean;
+  newFoldersFollow: boolean;
+  /** What was found, for the start-up log: "ext4 without a journal on /dev/vda". */
+  filesystem: string;
+}
+
+/** The model when nothing is known: fsync every folder. */
+export const UNKNOWN: Durability = { ordered: false, newFoldersFollow: false, filesystem: 'unknown filesystem' };
+
+export interface Mount {
+  mountPoint: string;
+  /** major:minor of the device. */
+  device: string;
+  fstype: string;
+  source: string;
+}
+
+/** The mount that holds `path` (a real path): the longest mount point above it, the last mounted if stacked. */
+export function mountOf(mountinfo: string, path: string): Mount | undefined {
+  let best: Mount | undefined;
+  for (const line of mountinfo.split('\n')) {
+    // id parent major:minor root mount-point options [optional...] - fstype source super-options
+    const fields = line.split(' ');
+    const dash = fields.indexOf('-');
+    if (dash < 6) continue;
+    const mountPoint = unescape(fields[4]!);
+    const inside = mountPoint === '/' || path === mountPoint || path.startsWith(`${mountPoint}/`);
+    if (!inside || (best && mountPoint.length < best.mountPoint.length)) continue;
+    best = { mountPoint, device: fields[2]!, fstype: fields[dash + 1]!, source: unescape(fields[dash + 2] ?? '') };
+  }
+  return best;
+}
+
+/** mountinfo writes space, tab, newline and backslash as octal escapes. */
+function unescape(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+}
+
+/**
+ * The model for a mount. `ext4Journal` answers whether an ext4 device (its
+ * /sys/block name) has a journal: undefined when it cannot tell.
+ */
+export function durabilityOf(mount: Mount, ext4Journal: (device: string) => boolean | undefined): Durability {
+  const on = `${mount.fstype} on ${mount.source}`;
+  if (mount.fstype === 'xfs') return { ordered: true, newFoldersFollow: true, filesystem: on };
+  if (mount.fstype !== 'ext4') return { ...UNKNOWN, filesystem: on };
+  const journal = ext4Journal(mount.device);
+  if (journal === undefined) return { ordered: false, newFoldersFollow: true, filesystem: `${on} (journal unknown)` };
+  return journal
+    ? { ordered: true, newFoldersFollow: true, filesystem: `ext4 with a journal on ${mount.source}` }
+    : { ordered: false, newFoldersFollow: true, filesystem: `ext4 without a journal on ${mount.source}` };
+}
+
+/** Reads /proc and /sys for the filesystem under `root` (or its nearest existing folder above). */
+export function detectDurability(root: string): Durability {
+  try {
+    const mount = mountOf(readFileSync('/proc/self/mountinfo', 'utf8'), existingAbove(root));
+    return mount ? durabilityOf(mount, ext4HasJournal) : UNKNOWN;
+  } catch {
+    return UNKNOWN; // not Linux, or /proc hidden
+  }
+}
+
+function existingAbove(p: string): string {
+  for (let d = resolve(p); ; d = dirname(d)) {
+    try {
+      return realpathSync(d);
+    } catch (err) {
+      if (d === dirname(d)) throw err;
+    }
+  }
+}
+
+/** /sys/fs/ext4/<dev>/journal_task names the journal's thread, or `<none>`; else /proc/fs/jbd2 lists `<dev>-8`. */
+function ext4HasJournal(device: string): boolean | undefined {
+  try {
+    const name = basename(realpathSync(`/sys/dev/block/${device}`));
+    try {
+      return readFileSync(`/sys/fs/ext4/${name}/journal_task`, 'utf8').trim() !== '<none>';
+    } catch {
+      return readdirSync('/proc/fs/jbd2').some((j) => j.startsWith(`${name}-`));
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+/** `--fsync`: what to assume, or `auto` to detect. */
+export const FSYNC_MODES = ['auto', 'journal', 'every-folder'] as const;
+export type FsyncMode = (typeof FSYNC_MODES)[number];
+
+/** The model for a root under a `--fsync` mode. */
+export function durabilityFor(root: string, mode: FsyncMode = 'auto'): Durability {
+  if (mode === 'journal') return { ordered: true, newFoldersFollow: true, filesystem: 'a journal (--fsync journal)' };
+  if (mode === 'every-folder') return { ...UNKNOWN, filesystem: 'every folder (--fsync every-folder)' };
+  return detectDurability(root);
+}
+
+let inUse: Durability = UNKNOWN;
+let chosen = false;
+
+/**
+ * Sets the model writes follow, for the whole process (the fsx helpers are plain
+ * functions). Where a process opens several roots, the weakest model wins.
+ */
+export function useDurability(d: Durability): Durability {
+  inUse = chosen
+    ? { ordered: inUse.ordered && d.ordered, newFoldersFollow: inUse.newFoldersFollow && d.newFoldersFollow, filesystem: `${inUse.filesystem}; ${d.filesystem}` }
+    : d;
+  chosen = true;
+  return inUse;
+}
+
+export function durability(): Durability {
+  return inUse;
+}

@@ -44,7 +44,7 @@ export class UploadStore {
    * Starts an upload: its folder, an empty data file and the state (what the GC
    * reports). Nothing is fsynced here: the session holds no bytes yet, and the fsync
    * of its first chunk (HashingFileSink) is what makes the folder's creation durable
-   * with it, on the journaling filesystems Cairn is meant for. A crash before that
+   * with it, on ext4 (with or without a journal) and xfs. A crash before that
    * chunk can lose the empty session; the client's next request then gets
    * BLOB_UPLOAD_UNKNOWN and starts over, which every client does. The folders above
    * it (a new repository's) stay, so they are made durable where that takes fsyncs.

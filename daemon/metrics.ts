@@ -182,8 +182,12 @@ const LABELS: Record<HandlerName, string> = {
   pageAsset: 'web',
 };
 
-/** The route label of a request, from the route table (by path: a 405 counts where it was aimed). */
+/**
+ * The route label of a request: the route the router took, else (404, 405, a request
+ * refused before routing) the table's match by path, so a 405 counts where it was aimed.
+ */
 export function routeOf(ctx: Context): string {
-  const match = matchRoute(undefined, ctx.path);
-  return match ? LABELS[match.route.handler] : 'other';
+  const taken = ctx.state.route as HandlerName | undefined;
+  const handler = taken ?? matchRoute(undefined, ctx.path)?.route.handler;
+  return handler ? LABELS[handler] : 'other';
 }

@@ -47,7 +47,12 @@ export function createRouter(reg: Registry, site?: SiteHandlers): Router {
   const r = new Router();
   for (const route of ROUTES) {
     if (route.site && !site) continue;
-    const handler = handlers[route.handler];
+    const served = handlers[route.handler];
+    // The route taken, for the metrics (metrics.routeOf), which would otherwise match the table again.
+    const handler: Middleware = (ctx, next) => {
+      ctx.state.route = route.handler;
+      return served(ctx, next);
+    };
     // register() takes no RegExp paths; the verb methods do (and a GET answers HEAD too).
     if (route.method === 'GET') r.get(route.path, handler);
     else if (route.method === 'POST') r.post(route.path, handler);

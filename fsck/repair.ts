@@ -45,8 +45,7 @@ async function apply(paths: Paths, r: Repair, run: string): Promise<string> {
       if (r.content === '') {
         await ensureLink(r.path);
         await fsyncDir(dirname(r.path));
-      }
-      else await atomicWrite(paths.tmpDir(), r.path, r.content);
+      } else await atomicWrite(paths.tmpDir(), r.path, r.content);
       return `created ${paths.relative(r.path)}`;
     case 'point-tag':
       await atomicWrite(paths.tmpDir(), paths.tagCurrent(r.repository, r.tag), r.digest);

@@ -112,21 +112,18 @@ export function durabilityFor(root: string, mode: FsyncMode = 'auto'): Durabilit
   return detectDurability(root);
 }
 
-let inUse: Durability = UNKNOWN;
-let chosen = false;
+let inUse: Durability | undefined;
 
 /**
  * Sets the model writes follow, for the whole process (the fsx helpers are plain
- * functions). Where a process opens several roots, the weakest model wins.
+ * functions), once: the first root opened decides (a daemon's `--inbox` imports open
+ * the same root again). Until then every folder is fsynced.
  */
 export function useDurability(d: Durability): Durability {
-  inUse = chosen
-    ? { ordered: inUse.ordered && d.ordered, newFoldersFollow: inUse.newFoldersFollow && d.newFoldersFollow, filesystem: `${inUse.filesystem}; ${d.filesystem}` }
-    : d;
-  chosen = true;
+  inUse ??= d;
   return inUse;
 }
 
 export function durability(): Durability {
-  return inUse;
+  return inUse ?? UNKNOWN;
 }

@@ -5,6 +5,7 @@
 import { writeFile, rm } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import yargs from 'yargs';
+import { describeRule, detectDurability } from '../shared/durability.js';
 import { hideBin } from 'yargs/helpers';
 import { bigBlob, sameBlob } from './blobs.js';
 import { type Ceilings, measureCeilings } from './ceilings.js';
@@ -42,6 +43,7 @@ const started = Date.now();
 const loadavgStart = loadavg();
 const s = sizes(argv.quick);
 const base = await tempBase();
+const filesystem = `Cairn's --fsync auto here: ${describeRule(detectDurability(base))}`;
 log(`bench: temp roots under ${base}; load average ${loadavgStart.map((x) => x.toFixed(2)).join(' ')}`);
 
 log('ceilings…');
@@ -81,6 +83,7 @@ const meta: Meta = {
   date: new Date().toISOString(),
   command: `npm run bench --${process.argv.slice(2).map((a) => ` ${a}`).join('')}`,
   machine: `${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, shared with the client and other work`,
+  filesystem,
   node: process.version,
   distribution: distributionVersion,
   loadavgStart,

@@ -8,6 +8,8 @@ export interface Meta {
   date: string;
   command: string;
   machine: string;
+  /** The filesystem under the temp roots, and the fsync rule Cairn's auto mode takes there (shared/durability.ts). */
+  filesystem: string;
   node: string;
   distribution: string;
   loadavgStart: number[];
@@ -31,6 +33,7 @@ export function renderTable(meta: Meta, ceilings: Ceilings, end: Ceilings, rows:
   const lines = [
     `Cairn vs CNCF Distribution — ${meta.date}${meta.quick ? ' (--quick: shrunk sizes, smoke run only)' : ''}`,
     `machine: ${meta.machine}; node ${meta.node}; ${meta.distribution}`,
+    `filesystem: ${meta.filesystem}`,
     `load average (1/5/15 min): ${load(meta.loadavgStart)} at start, ${load(meta.loadavgEnd)} at end; run took ${meta.seconds.toFixed(0)} s`,
     `command: ${meta.command}`,
     '',

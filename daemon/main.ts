@@ -8,7 +8,7 @@ import { createApp } from './app.js';
 import { loadAuth, type SecurityOptions, securityOptions } from './auth/options.js';
 import { beyondLoopback, serverTimeouts } from './serverlimits.js';
 import { createLogger, type Logger } from './log.js';
-import { durability, FSYNC_MODES, type FsyncMode } from '../shared/durability.js';
+import { describeRule, durability, FSYNC_MODES, type FsyncMode } from '../shared/durability.js';
 import { Paths } from '../shared/paths.js';
 import { prepareRoot } from './startup.js';
 import { VERSION } from './version.js';
@@ -82,8 +82,7 @@ export async function serve(opts: ServeOptions, logger: Logger = createLogger(op
   const actual = typeof address === 'object' && address ? `${address.address}:${address.port}` : opts.listen;
   logger.info({ version: VERSION, root, removedTemps }, `cairn ${VERSION} serving ${root}`);
   const d = durability();
-  const fsyncs = d.ordered ? 'one folder per write' : d.newFoldersFollow ? 'every folder a write renames into' : 'every folder a write changes';
-  logger.info({ filesystem: d.filesystem, ordered: d.ordered, newFoldersFollow: d.newFoldersFollow }, `fsync: ${fsyncs} (${d.filesystem})`);
+  logger.info({ filesystem: d.filesystem, ordered: d.ordered, newFoldersFollow: d.newFoldersFollow }, `fsync: ${describeRule(d)}`);
   logger.info({ address: actual, auth: auth.mode, readOnly: !!opts.readOnly }, `listening on ${tls ? 'https' : 'http'}://${actual}/v2/`);
   if (beyondLoopback(host) && (!tls || auth.mode === 'none')) {
     const missing = [!tls && 'TLS (--tls-cert/--tls-key)', auth.mode === 'none' && 'authentication (--auth)'].filter(Boolean).join(' and ');

@@ -112,6 +112,12 @@ export function durabilityFor(root: string, mode: FsyncMode = 'auto'): Durabilit
   return detectDurability(root);
 }
 
+/** The rule a model gives, for logs: "every folder a write renames into (ext4 without a journal on /dev/vda)". */
+export function describeRule(d: Durability): string {
+  const rule = d.ordered ? 'one folder per write' : d.newFoldersFollow ? 'every folder a write renames into' : 'every folder a write changes';
+  return `${rule} (${d.filesystem})`;
+}
+
 let inUse: Durability | undefined;
 
 /**

@@ -7,9 +7,11 @@
 //     durable (ext4 always: without a journal its fsync walks up the new parents).
 //     Then folders built under tmp/ and renamed whole (a new tag) need no fsyncs of
 //     their own.
-// Anything else (ext4 without a journal, btrfs, overlayfs, NFS, tmpfs, unknown) gets
-// every changed folder fsynced. Found on the bench VM: its ext4 runs without a
-// journal, where the one-fsync shortcut would lose a new revision's blob and link.
+// ext4 without a journal has only the second: every folder a write renames or
+// creates into is fsynced. Anything else (btrfs, overlayfs, NFS, tmpfs, unknown) has
+// neither: the folders holding new folders' names are fsynced too. Found on the
+// bench VM, whose ext4 runs without a journal: there the one-fsync shortcut could
+// lose a new revision's blob and link on a power loss.
 import { readFileSync, readdirSync, realpathSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 

@@ -168,7 +168,7 @@ const CREATE_DSYNC = CREATE | constants.O_DSYNC;
 /**
  * Creates a file that must not exist yet (O_EXCL) with `data`; durable when asked.
  * Durable means opened O_DSYNC: the write returns once data and size are on disk,
- * what an fdatasync after it would give (on ext4 the same journal commit), without
+ * what an fdatasync after it would give (ext4 runs the same fsync path), without
  * the second trip through the thread pool (small images: 4 fewer per image).
  */
 export async function createFile(p: string, data: string | Uint8Array = '', opts: { sync?: boolean } = {}): Promise<void> {

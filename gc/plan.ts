@@ -34,8 +34,13 @@ export interface Plan {
   /** When the mark was taken (ISO-8601). */
   markedAt: string;
   kept: { revisions: number; blobs: number };
-  /** In sweep order: each step removes references before what they reference. */
+  /**
+   * In sweep order: each step removes references before what they reference. The
+   * first `unreferenced` are blobs no revision the mark read references (uploaded,
+   * never put in a manifest) and their layer links: they go first (see sweep.ts).
+   */
   items: PlanItem[];
+  unreferenced: number;
   bytes: number;
   warnings: string[];
 }
@@ -196,12 +201,20 @@ export function makePlan(inv: Inventory, keep: KeepEntry[], opts: PlanOptions, n
   }
 
   const rank = new Map(SWEEP_ORDER.map((k, i) => [k, i]));
-  items.sort((a, b) => rank.get(a.kind)! - rank.get(b.kind)! || (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
+  const referenced = new Set<string>();
+  for (const [d, refs] of inv.manifests) {
+    referenced.add(d);
+    for (const b of refs.blobs) referenced.add(b);
+  }
+  const unreferenced = (i: PlanItem) => (i.kind === 'blob' || i.kind === 'layer-link') && !referenced.has(i.digest!);
+  const pass = (i: PlanItem) => (unreferenced(i) ? 0 : 1);
+  items.sort((a, b) => pass(a) - pass(b) || rank.get(a.kind)! - rank.get(b.kind)! || (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
   const keptBlobs = [...inv.blobs.keys()].filter((d) => !doomedBlobs.has(d)).length;
   return {
     markedAt: new Date(now).toISOString(),
     kept: { revisions: keptRevisions, blobs: keptBlobs },
     items,
+    unreferenced: items.filter(unreferenced).length,
     bytes: items.reduce((n, i) => n + i.bytes, 0),
     warnings,
   };

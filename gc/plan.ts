@@ -36,8 +36,8 @@ export interface Plan {
   kept: { revisions: number; blobs: number };
   /**
    * In sweep order: each step removes references before what they reference. The
-   * first `unreferenced` are blobs no revision the mark read references (uploaded,
-   * never put in a manifest) and their layer links: they go first (see sweep.ts).
+   * first `unreferenced` are blobs no revision the mark read references or is
+   * (uploaded, never put in a manifest) and their layer links: they go first (see sweep.ts).
    */
   items: PlanItem[];
   unreferenced: number;
@@ -204,7 +204,7 @@ export function makePlan(inv: Inventory, keep: KeepEntry[], opts: PlanOptions, n
   const referenced = new Set<string>();
   for (const [d, refs] of inv.manifests) {
     referenced.add(d);
-    for (const b of refs.blobs) referenced.add(b);
+    for (const r of [...refs.blobs, ...refs.children]) referenced.add(r);
   }
   const unreferenced = (i: PlanItem) => (i.kind === 'blob' || i.kind === 'layer-link') && !referenced.has(i.digest!);
   const pass = (i: PlanItem) => (unreferenced(i) ? 0 : 1);

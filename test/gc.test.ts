@@ -299,6 +299,39 @@ suite('cairn gc', () => {
     await assertPulls('between', 'next', reused);
     await assertPulls('between', 'back', oldImg);
   });
+
+  test('blobs no manifest references go first, and one a push relies on between mark and sweep stays', async () => {
+    // Uploaded, never put in a manifest: what the sweep's first pass removes.
+    const img = image({ layers: [`uploaded early ${Math.random()}`] });
+    const [config, used] = img.blobs as [ReturnType<typeof blob>, ReturnType<typeof blob>];
+    const lone = blob(`lone ${Math.random()}`);
+    for (const b of [used, lone]) assert.equal((await client.pushBlob('early', b)).status, 201);
+    // And an image whose tag moves away, so the plan also has referenced blobs to remove later.
+    const gone = image({ layers: [`moved away ${Math.random()}`] });
+    await client.pushImage('early', gone, 'app');
+    await client.pushImage('early', image({ layers: [`stays ${Math.random()}`] }), 'app');
+    await ageTree(daemon.root, 2 * HOUR);
+
+    const report = await runGc(
+      { root: daemon.root, keep: [], keepHistory: 0, graceMs: HOUR, uploadTtlMs: DAY, dryRun: false },
+      {
+        onPlan: async (plan) => {
+          const first = plan.items.slice(0, plan.unreferenced).map((i) => `${i.kind} ${i.digest}`);
+          assert.deepEqual(new Set(first), new Set([used, lone].flatMap((b) => [`layer-link ${b.digest}`, `blob ${b.digest}`])));
+          assert.ok(plan.items.slice(plan.unreferenced).some((i) => i.kind === 'blob' && i.digest === gone.blobs[1]!.digest));
+          // exists → skip upload → PUT manifest, after the mark and before the sweep.
+          assert.equal((await client.req('HEAD', `/v2/early/blobs/${used.digest}`)).status, 200);
+          assert.equal((await client.pushBlob('early', config)).status, 201);
+          assert.equal((await client.putManifest('early', 'late', img)).status, 201);
+        },
+      },
+    );
+    const removed = report.removed.map((i) => `${i.kind} ${i.digest}`);
+    assert.deepEqual(removed.slice(0, 2), [`layer-link ${lone.digest}`, `blob ${lone.digest}`], 'the unreferenced blob went first');
+    assert.ok(removed.includes(`blob ${gone.blobs[1]!.digest}`));
+    assert.ok(report.spared.some((i) => i.kind === 'blob' && i.digest === used.digest));
+    await assertPulls('early', 'late', img);
+  });
 });
 
 test('a schema1 image keeps its fsLayers', async () => {

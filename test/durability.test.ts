@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { type Mount, detectDurability, durabilityOf, mountOf } from '../shared/durability.js';
 import { spawnDaemon } from './helpers/cli.js';
 import { Client } from './helpers/client.js';
-import { artifact, image } from './helpers/images.js';
+import { artifact, image, sha256 } from './helpers/images.js';
 
 const MOUNTINFO = [
   '22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw,discard',
@@ -48,7 +48,7 @@ type Event =
   | { kind: 'made'; path: string; from?: string; folder?: boolean }
   | { kind: 'gone'; path: string }
   | { kind: 'synced'; path: string; folder: boolean }
-  | { kind: 'response'; status: number };
+  | { kind: 'response'; status: number; chunk?: boolean };
 
 /** Parses `strace -f` output; a call split into "unfinished" and "resumed" counts where it resumed. */
 function traceEvents(text: string): Event[] {
@@ -77,7 +77,10 @@ function traceEvents(text: string): Event[] {
     else if ((c = /^rename\("([^"]+)", "([^"]+)"\)/.exec(call))) events.push({ kind: 'made', path: c[2]!, from: c[1]! });
     else if ((c = /^(?:unlink|rmdir)\("([^"]+)"\)/.exec(call))) events.push({ kind: 'gone', path: c[1]! });
     else if ((c = /^f(?:data)?sync\((\d+)\)/.exec(call)) && fds.has(c[1]!)) events.push({ kind: 'synced', ...fds.get(c[1]!)! });
-    else if ((c = /^writev?\(\d+, .*?"HTTP\/1\.1 (\d{3})/.exec(call))) events.push({ kind: 'response', status: Number(c[1]) });
+    else if ((c = /^writev?\(\d+, .*?"HTTP\/1\.1 (\d{3})/.exec(call))) {
+      // A 202 that reports bytes (Range 0-N, N > 0) acknowledges a chunk; POST's says 0-0.
+      events.push({ kind: 'response', status: Number(c[1]), chunk: c[1] === '202' && /Range: 0-[1-9]/.test(call) });
+    }
   }
   return events;
 }
@@ -86,8 +89,9 @@ const parent = (p: string) => p.slice(0, p.lastIndexOf('/'));
 
 /**
  * Replays the events: every name made must have its folder fsynced before the next
- * 201 (what POST makes, an unsynced upload session, is checked by the PUT that
- * completes it), and every file renamed into place must have had its data synced.
+ * 201 or chunk's 202 (what POST makes, an unsynced upload session, is checked by the
+ * PATCH or PUT that follows), and every file renamed into place must have had its
+ * data synced.
  * With `newFoldersFollow`, an fsync also makes durable the name of what it synced
  * and of each new folder above, as ext4 without a journal does (ext4_sync_parent
  * walks up while the inode is newly created). Returns what broke the rule, and the
@@ -96,10 +100,16 @@ const parent = (p: string) => p.slice(0, p.lastIndexOf('/'));
 function durableBeforeAck(events: Event[], newFoldersFollow = false): { broken: string[]; folderSyncs: number; acks: number } {
   /** `fresh`: created (not renamed in) and not yet walked by an fsync, ext4's NEWENTRY. */
   let names: { path: string; synced: boolean; fresh: boolean }[] = [];
+  const syncFolder = (dir: string) => {
+    for (const n of names) if (parent(n.path) === dir) n.synced = true;
+  };
+  // ext4_sync_parent: while the inode is newly created, sync its parent folder and go up.
   const walkUp = (from: string) => {
-    for (let n = names.find((x) => x.path === from); n?.fresh; n = names.find((x) => x.path === parent(n!.path))) {
+    for (let n = names.find((x) => x.path === from); n?.fresh; ) {
       n.fresh = false;
-      n.synced = true;
+      const up = parent(n.path);
+      syncFolder(up);
+      n = names.find((x) => x.path === up);
     }
   };
   const dataSynced = new Set<string>();
@@ -128,10 +138,10 @@ function durableBeforeAck(events: Event[], newFoldersFollow = false): { broken: 
         continue;
       }
       folderSyncs++;
-      for (const n of names) if (parent(n.path) === e.path) n.synced = true;
-    } else if (e.status === 201) {
+      syncFolder(e.path);
+    } else if (e.status === 201 || e.chunk) {
       acks++;
-      for (const n of names) if (!n.synced) broken.push(`201 #${acks} before the folder of ${n.path} was fsynced`);
+      for (const n of names) if (!n.synced) broken.push(`${e.status} #${acks} before the folder of ${n.path} was fsynced`);
       names = [];
     }
   }
@@ -143,7 +153,8 @@ async function tracedPushes(mode: string): Promise<{ events: Event[]; root: stri
   const root = join(dir, 'root'); // made by the daemon: its own folders are checked too
   const trace = join(dir, 'trace');
   const calls = 'openat,mkdir,rename,unlink,rmdir,fsync,fdatasync,write,writev';
-  const d = await spawnDaemon(root, ['--fsync', mode], { wrap: ['strace', '-f', '-qq', '-s', '48', '-e', `trace=${calls}`, '-o', trace] });
+  // -s 512: a response's headers whole, to tell a chunk's 202 (its Range) from POST's.
+  const d = await spawnDaemon(root, ['--fsync', mode], { wrap: ['strace', '-f', '-qq', '-s', '512', '-e', `trace=${calls}`, '-o', trace] });
   try {
     const c = new Client(d);
     const first = image();
@@ -155,6 +166,17 @@ async function tracedPushes(mode: string): Promise<{ events: Event[]; root: stri
     const layer = next.blobs[1]!;
     const mount = await c.req('POST', `/v2/dur/other/blobs/uploads/?mount=${layer.digest}&from=dur/app`);
     assert.equal(mount.status, 201); // a mount: the layer link in a new repository
+    // A chunked upload into a third new repository: its first chunk's 202 is an acknowledgement too.
+    const chunked = Buffer.from(`chunked ${Math.random()} `.repeat(64));
+    const start = await c.req('POST', '/v2/dur/chunks/blobs/uploads/');
+    assert.equal(start.status, 202);
+    const at = start.headers.get('location')!;
+    const half = chunked.length >> 1;
+    const patch = await c.req('PATCH', at, { body: chunked.subarray(0, half), headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': `0-${half - 1}` } });
+    assert.equal(patch.status, 202);
+    const rest = patch.headers.get('location')!;
+    const done = await c.req('PUT', `${rest}${rest.includes('?') ? '&' : '?'}digest=${sha256(chunked)}`, { body: chunked.subarray(half), headers: { 'Content-Type': 'application/octet-stream' } });
+    assert.equal(done.status, 201);
   } finally {
     await d.stop();
   }
@@ -163,7 +185,7 @@ async function tracedPushes(mode: string): Promise<{ events: Event[]; root: stri
   return { events, root };
 }
 
-test('--fsync every-folder: no 201 before every name its request made is durable, data first', async () => {
+test('--fsync every-folder: no 201, nor a chunk\'s 202, before every name its request made is durable, data first', async () => {
   const { events } = await tracedPushes('every-folder');
   const { broken, acks } = durableBeforeAck(events);
   assert.ok(acks >= 10, `saw ${acks} responses with 201`);

@@ -9,7 +9,8 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sameDigest } from '../../shared/digest.js';
 import { RegistryError } from '../../shared/errors.js';
-import { createFile, isCode, removeFile, removeTree, statOrUndefined, syncNewFolders } from '../../shared/fsx.js';
+import { durability } from '../../shared/durability.js';
+import { createFile, fsyncDir, isCode, removeFile, removeTree, statOrUndefined, syncNewFolders } from '../../shared/fsx.js';
 import type { Paths } from '../../shared/paths.js';
 import { type Digest, digestString } from '../../shared/reference.js';
 import type { BlobStore } from './blobs.js';
@@ -44,7 +45,8 @@ export class UploadStore {
    * Starts an upload: its folder, an empty data file and the state (what the GC
    * reports). Nothing is fsynced here: the session holds no bytes yet, and the fsync
    * of its first chunk (HashingFileSink) is what makes the folder's creation durable
-   * with it, on ext4 (with or without a journal) and xfs. A crash before that
+   * with it, on ext4 (with or without a journal) and xfs; elsewhere append() syncs
+   * the folder after that chunk. A crash before that
    * chunk can lose the empty session; the client's next request then gets
    * BLOB_UPLOAD_UNKNOWN and starts over, which every client does. The folders above
    * it (a new repository's) stay, so they are made durable where that takes fsyncs.
@@ -77,7 +79,14 @@ export class UploadStore {
   async append(name: string, id: string, src: Readable, start?: number, signal?: AbortSignal): Promise<number> {
     return this.exclusive(name, id, async (session) => {
       if (start !== undefined && start !== session.offset) throw rangeError(session.offset, `chunk starts at ${start}`);
+      const first = session.offset === 0;
       await this.write(name, id, session, src, signal);
+      // The first bytes make the session worth keeping: where new folders do not follow
+      // their files' fsyncs (shared/durability.ts), its folder and its name are synced.
+      if (first && session.offset > 0 && !durability().newFoldersFollow) {
+        const dir = this.paths.upload(name, id);
+        await Promise.all([fsyncDir(dir), fsyncDir(dirname(dir))]);
+      }
       return session.offset;
     });
   }

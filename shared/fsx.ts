@@ -107,12 +107,21 @@ export async function makeFolder(dir: string): Promise<void> {
   if (first !== undefined) await syncNewFolders(first, dir);
 }
 
+/**
+ * fsyncs `dirs`, folders a write made or that hold the names of folders it made, where
+ * new folders do not follow their files' fsyncs (shared/durability.ts); elsewhere
+ * nothing: the fsync of a file inside already made them durable.
+ */
+export async function fsyncNewFolders(dirs: string[]): Promise<void> {
+  if (durability().newFoldersFollow) return;
+  await Promise.all(dirs.map((d) => fsyncDir(d)));
+}
+
 /** After a mkdir -p that made `first` … `last`: fsyncs the folders that hold their names, where that is needed. */
 export async function syncNewFolders(first: string, last: string): Promise<void> {
-  if (durability().newFoldersFollow) return;
   const holders = [dirname(first)];
   for (let d = last; d !== first && d !== dirname(d); d = dirname(d)) holders.push(dirname(d));
-  await Promise.all(holders.map((d) => fsyncDir(d)));
+  await fsyncNewFolders(holders);
 }
 
 /**

@@ -3,8 +3,7 @@
 // a tag's history entry is written before `current` moves to it.
 import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
-import { atomicWrite, atomicWriteAll, ensureLink, exists, fsyncDir, isCode, mayDefer, removeFile, removeTree, renameMakingParent, tempPath, touch, writeNewFile } from '../../shared/fsx.js';
-import { durability } from '../../shared/durability.js';
+import { atomicWrite, atomicWriteAll, ensureLink, exists, fsyncDir, fsyncNewFolders, isCode, mayDefer, removeFile, removeTree, renameMakingParent, tempPath, touch, writeNewFile } from '../../shared/fsx.js';
 import { tagFolder } from '../../shared/paths.js';
 import { Tree } from '../../shared/layout.js';
 import { type Digest, digestString } from '../../shared/reference.js';
@@ -122,7 +121,7 @@ export class Repositories extends Tree {
           await writeNewFile(files.entry(d), at.toISOString());
         })(),
       ]);
-      if (!durability().newFoldersFollow) await Promise.all([staged, files.index, files.entryDir(d)].map((f) => fsyncDir(f)));
+      await fsyncNewFolders([staged, files.index, files.entryDir(d)]);
       moved = await renameFolder(staged, dest);
       if (!moved) return false;
       await fsyncDir(this.paths.tagsDir(name));

@@ -9,8 +9,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sameDigest } from '../../shared/digest.js';
 import { RegistryError } from '../../shared/errors.js';
-import { durability } from '../../shared/durability.js';
-import { createFile, fsyncDir, isCode, removeFile, removeTree, statOrUndefined, syncNewFolders } from '../../shared/fsx.js';
+import { createFile, fsyncNewFolders, isCode, removeFile, removeTree, statOrUndefined, syncNewFolders } from '../../shared/fsx.js';
 import type { Paths } from '../../shared/paths.js';
 import { type Digest, digestString } from '../../shared/reference.js';
 import type { BlobStore } from './blobs.js';
@@ -83,9 +82,9 @@ export class UploadStore {
       await this.write(name, id, session, src, signal);
       // The first bytes make the session worth keeping: where new folders do not follow
       // their files' fsyncs (shared/durability.ts), its folder and its name are synced.
-      if (first && session.offset > 0 && !durability().newFoldersFollow) {
+      if (first && session.offset > 0) {
         const dir = this.paths.upload(name, id);
-        await Promise.all([fsyncDir(dir), fsyncDir(dirname(dir))]);
+        await fsyncNewFolders([dir, dirname(dir)]);
       }
       return session.offset;
     });

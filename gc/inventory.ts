@@ -2,11 +2,10 @@
 // link, blob, signature folder and upload, with the mtime it had when read. The
 // plan is computed from this data alone; the sweep compares each item's mtime
 // with the one recorded here to notice that the daemon used it since.
-import { treeStats } from '../shared/fsx.js';
-import { Tree, compareStrings, listBlobsSync, listDigestsSync, listTagsSync } from '../shared/layout.js';
+import { compareStrings, listBlobsSync, listDigestsSync, listTagsSync, listUploadsSync, walkNamesSync } from '../shared/layout.js';
 import { type Paths, tagFolder } from '../shared/paths.js';
 import { digestString, isDigest, parseDigest } from '../shared/reference.js';
-import { Pacer, readTextSyncOrUndefined, readWithStatsSync, statSyncOrUndefined } from '../shared/syncfs.js';
+import { Pacer, readTextSyncOrUndefined, readWithStatsSync, statSyncOrUndefined, treeStatsSync } from '../shared/syncfs.js';
 import { type ManifestRefs, manifestRefs } from './refs.js';
 
 export interface RevisionInfo {
@@ -24,6 +23,8 @@ export interface HistoryInfo {
 export interface TagInfo {
   tag: string;
   current?: string;
+  /** When `current` was last written: a tag moved since the mark began may name a revision the mark listed too early to see. */
+  currentMtimeMs: number;
   /**
    * Newest first. Empty for a tag whose only entry is its current revision's: that
    * entry always stays and keeps nothing the current revision does not, so it is not
@@ -50,11 +51,15 @@ export interface UploadInfo {
   bytes: number;
 }
 
-export interface RepositoryInfo {
+/** What a repository holds that references blobs: its revisions and layer links. */
+export interface RepositoryContent {
   name: string;
   revisions: Map<string, RevisionInfo>;
-  tags: TagInfo[];
   layers: Map<string, LinkInfo>;
+}
+
+export interface RepositoryInfo extends RepositoryContent {
+  tags: TagInfo[];
   referrers: ReferrerLinkInfo[];
   uploads: UploadInfo[];
 }
@@ -72,23 +77,44 @@ export interface SignatureFolderInfo {
   mtimeMs: number;
 }
 
-export interface Inventory {
-  repositories: RepositoryInfo[];
+/**
+ * The first half of the mark: every revision, its manifest's references, every layer
+ * link and blob. Enough to tell which blobs no revision references, so their
+ * deletion can start before the rest is read (see run.ts).
+ */
+export interface Content {
+  repositories: RepositoryContent[];
   /** Parsed references of every linked revision's manifest, by digest. */
   manifests: Map<string, ManifestRefs>;
   blobs: Map<string, BlobInfo>;
+}
+
+/** The whole mark: the content, and what names it (tags, referrers), uploads and signatures. */
+export interface Inventory extends Content {
+  repositories: RepositoryInfo[];
   signatures: SignatureFolderInfo[];
 }
 
-export async function takeInventory(paths: Paths, onRepository?: (done: number, total: number) => void): Promise<Inventory> {
-  // Sync reads (see shared/syncfs.ts): the tree is many small files, and the GC runs
-  // in a process of its own; the pacer still lets signals and the progress bar in.
+// Sync reads (see shared/syncfs.ts): the tree is many small files, and the GC runs
+// in a process of its own; the pacer still lets signals and the progress bar in.
+
+export async function takeContent(paths: Paths): Promise<Content> {
   const pace = new Pacer();
-  const names = await new Tree(paths).listRepositories();
-  const repositories: RepositoryInfo[] = [];
-  for (const name of names) {
-    repositories.push(await readRepository(paths, name, pace));
-    onRepository?.(repositories.length, names.length);
+  const repositories: RepositoryContent[] = [];
+  for (const name of walkNamesSync(paths).repositories) {
+    const revisions = new Map<string, RevisionInfo>();
+    for (const d of listDigestsSync(paths.revisionsDir(name))) {
+      const link = readWithStatsSync(paths.revision(name, d));
+      if (link) revisions.set(digestString(d), { digest: digestString(d), mediaType: link.data.toString('utf8').trim(), mtimeMs: link.stats.mtimeMs });
+      await pace.tick();
+    }
+    const layers = new Map<string, LinkInfo>();
+    for (const d of listDigestsSync(paths.layersDir(name))) {
+      const st = statSyncOrUndefined(paths.layer(name, d));
+      if (st) layers.set(digestString(d), { digest: digestString(d), mtimeMs: st.mtimeMs });
+      await pace.tick();
+    }
+    repositories.push({ name, revisions, layers });
   }
   const manifests = new Map<string, ManifestRefs>();
   for (const repo of repositories) {
@@ -104,30 +130,30 @@ export async function takeInventory(paths: Paths, onRepository?: (done: number, 
     if (st) blobs.set(digestString(d), { digest: digestString(d), size: st.size, mtimeMs: st.mtimeMs });
     await pace.tick();
   }
-  const signatures: SignatureFolderInfo[] = [];
-  for (const payload of listDigestsSync(paths.signaturesDir())) {
-    const { bytes, mtimeMs } = await treeStats(paths.signaturesOf(payload));
-    signatures.push({ payload: digestString(payload), bytes, mtimeMs });
-  }
-  return { repositories, manifests: sortedMap(manifests), blobs, signatures };
+  return { repositories, manifests: sortedMap(manifests), blobs };
 }
 
-async function readRepository(paths: Paths, name: string, pace: Pacer): Promise<RepositoryInfo> {
-  const revisions = new Map<string, RevisionInfo>();
-  for (const d of listDigestsSync(paths.revisionsDir(name))) {
-    const link = readWithStatsSync(paths.revision(name, d));
-    if (link) revisions.set(digestString(d), { digest: digestString(d), mediaType: link.data.toString('utf8').trim(), mtimeMs: link.stats.mtimeMs });
-    await pace.tick();
+/** The rest of the mark, for the repositories `content` found. */
+export async function takeInventory(paths: Paths, content: Content, onRepository?: (done: number, total: number) => void): Promise<Inventory> {
+  const pace = new Pacer();
+  const repositories: RepositoryInfo[] = [];
+  for (const repo of content.repositories) {
+    repositories.push(await readNames(paths, repo, pace));
+    onRepository?.(repositories.length, content.repositories.length);
   }
+  const signatures: SignatureFolderInfo[] = [];
+  for (const payload of listDigestsSync(paths.signaturesDir())) {
+    const { bytes, mtimeMs } = treeStatsSync(paths.signaturesOf(payload));
+    signatures.push({ payload: digestString(payload), bytes, mtimeMs });
+  }
+  return { ...content, repositories, signatures };
+}
+
+async function readNames(paths: Paths, repo: RepositoryContent, pace: Pacer): Promise<RepositoryInfo> {
+  const { name } = repo;
   const tags: TagInfo[] = [];
   for (const tag of listTagsSync(paths, name)) {
     tags.push(readTag(paths, name, tag));
-    await pace.tick();
-  }
-  const layers = new Map<string, LinkInfo>();
-  for (const d of listDigestsSync(paths.layersDir(name))) {
-    const st = statSyncOrUndefined(paths.layer(name, d));
-    if (st) layers.set(digestString(d), { digest: digestString(d), mtimeMs: st.mtimeMs });
     await pace.tick();
   }
   const referrers: ReferrerLinkInfo[] = [];
@@ -139,10 +165,10 @@ async function readRepository(paths: Paths, name: string, pace: Pacer): Promise<
     }
   }
   const uploads: UploadInfo[] = [];
-  for (const id of await new Tree(paths).listUploads(name)) {
+  for (const id of listUploadsSync(paths, name)) {
     // The files' mtimes tell the last activity: the state is written at the start,
     // the data file on every chunk. startedAt is only reported.
-    const { bytes, mtimeMs } = await treeStats(paths.upload(name, id));
+    const { bytes, mtimeMs } = treeStatsSync(paths.upload(name, id));
     let startedAt: string | undefined;
     try {
       startedAt = JSON.parse(readTextSyncOrUndefined(paths.uploadState(name, id)) ?? '{}').startedAt;
@@ -151,16 +177,18 @@ async function readRepository(paths: Paths, name: string, pace: Pacer): Promise<
     }
     uploads.push({ id, activeMs: mtimeMs, startedAt: typeof startedAt === 'string' ? startedAt : undefined, bytes });
   }
-  return { name, revisions, tags, layers, referrers, uploads };
+  return { ...repo, tags, referrers, uploads };
 }
 
 /** One tag: `current`, and its history newest first (content and mtime from one open each). */
 function readTag(paths: Paths, name: string, tag: string): TagInfo {
   const files = tagFolder(paths.tag(name, tag));
-  const text = readTextSyncOrUndefined(files.current)?.trim();
+  const read = readWithStatsSync(files.current);
+  const text = read?.data.toString('utf8').trim();
   const current = text && isDigest(text) ? text : undefined;
+  const currentMtimeMs = read?.stats.mtimeMs ?? 0;
   const listed = listDigestsSync(files.index);
-  if (listed.length === 1 && current === digestString(listed[0]!)) return { tag, current, history: [] };
+  if (listed.length === 1 && current === digestString(listed[0]!)) return { tag, current, currentMtimeMs, history: [] };
   const entries: (HistoryInfo & { hex: string })[] = [];
   for (const d of listed) {
     const entry = readWithStatsSync(files.entry(d));
@@ -169,7 +197,7 @@ function readTag(paths: Paths, name: string, tag: string): TagInfo {
   // The order of Tree.tagHistory: newest first, ties by digest.
   entries.sort((a, b) => compareStrings(b.taggedAt, a.taggedAt) || compareStrings(a.hex, b.hex));
   const history = entries.map(({ digest, taggedAt, mtimeMs }) => ({ digest, taggedAt, mtimeMs }));
-  return { tag, current, history };
+  return { tag, current, currentMtimeMs, history };
 }
 
 /** Maps filled concurrently, put back in key order so the plan reads the same every run. */

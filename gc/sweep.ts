@@ -2,12 +2,12 @@
 // missing: tag-history entries, then revision links, then referrer links (what
 // points at revisions), then layer links, then blobs (what links point at), then
 // orphaned signatures and stale uploads. A crash between any two steps leaves a
-// valid tree that the next run finishes. Blobs no revision referenced at the mark
-// (uploaded, never put in a manifest), with their layer links, go before all that
-// (Plan.unreferenced): nothing the sweep may spare can need them, and a big one is
-// the slowest thing to delete (on the bench tree, 3 GB of them: the run ends
-// 0.05-0.09 s sooner when their deletion overlaps the rest of the sweep instead of
-// following it).
+// valid tree that the next run finishes. Blobs no revision references (uploaded,
+// never put in a manifest), with their layer links, go before all that, in a sweep
+// of their own that starts before the mark has read the tags (see run.ts).
+//
+// Every file call here is sync (see shared/syncfs.ts), and not only for speed: the
+// deletions run on the thread pool, and an async call would queue behind them.
 //
 // Safe against a daemon serving pushes meanwhile:
 //   - every item is removed through Trash.retire: moved aside, then its mtime
@@ -19,13 +19,12 @@
 //     blobs and layer links, whatever the mtimes say;
 //   - a referrer link goes only if its revision is still unlinked after the move.
 import type { Stats } from 'node:fs';
-import { exists, readOrUndefined, treeStats } from '../shared/fsx.js';
-import { Tree, listTagsSync } from '../shared/layout.js';
+import { listDigestsSync, listTagsSync, walkNamesSync } from '../shared/layout.js';
 import type { Paths } from '../shared/paths.js';
 import { digestString, parseDigest } from '../shared/reference.js';
-import { Pacer, readTextSyncOrUndefined, statSyncOrUndefined } from '../shared/syncfs.js';
-import type { Inventory } from './inventory.js';
-import type { Plan, PlanItem } from './plan.js';
+import { Pacer, readTextSyncOrUndefined, readWithStatsSync, statSyncOrUndefined, treeStatsSync } from '../shared/syncfs.js';
+import type { Content } from './inventory.js';
+import type { PlanItem } from './plan.js';
 import { manifestRefs } from './refs.js';
 import type { Trash } from './trash.js';
 
@@ -44,45 +43,38 @@ export interface SweepResult {
   interrupted: boolean;
 }
 
-export async function sweep(paths: Paths, trash: Trash, plan: Plan, inv: Inventory, opts: SweepOptions): Promise<SweepResult> {
+/**
+ * Removes `items`, a run of the plan in its order: its first `unreferenced` items, or
+ * the rest. `doomed` names the revisions the plan removes (`repo@digest`): a doomed
+ * revision the sweep spared protects its blobs like one pushed since the mark.
+ */
+export async function sweep(paths: Paths, trash: Trash, items: PlanItem[], mark: Content, doomed: Set<string>, opts: SweepOptions): Promise<SweepResult> {
   const result: SweepResult = { removed: [], spared: [], interrupted: false };
-  const doomed = new Set(plan.items.filter((i) => i.kind === 'revision').map((i) => `${i.repository}@${i.digest}`));
   let done = 0;
   // One item at a time, with sync file calls (see shared/syncfs.ts); the pacer lets
   // SIGINT, the progress bar and a daemon in the same process (tests) in between.
   const pace = new Pacer(64);
-
-  // The unreferenced blobs, checked against what was linked since the mark only (no
-  // revision the mark read, doomed or kept, references them); then the rest, each
-  // run of one kind in plan order.
-  const passes: { items: PlanItem[]; doomed: Set<string> }[] = [
-    { items: plan.items.slice(0, plan.unreferenced), doomed: new Set() },
-    { items: plan.items.slice(plan.unreferenced), doomed },
-  ];
-  for (const pass of passes) {
-    let rescan: Protected | undefined;
-    for (const group of byKind(pass.items)) {
+  let rescan: Protected | undefined;
+  for (const group of byKind(items)) {
+    if (opts.signal?.aborted) {
+      result.interrupted = true;
+      break;
+    }
+    if ((group[0]!.kind === 'layer-link' || group[0]!.kind === 'blob') && !rescan) rescan = protectedSinceMark(paths, mark, doomed);
+    // A revision a tag points at now stays, though the mark saw no tag on it: a push
+    // linked it just before the mark and moved the tag just after.
+    const currents = group[0]!.kind === 'revision' ? currentsNow(paths, new Set(group.map((i) => i.repository!))) : undefined;
+    for (const item of group) {
+      await pace.tick();
       if (opts.signal?.aborted) {
         result.interrupted = true;
         break;
       }
-      if ((group[0]!.kind === 'layer-link' || group[0]!.kind === 'blob') && !rescan) rescan = await protectedSinceMark(paths, inv, pass.doomed);
-      // A revision a tag points at now stays, though the mark saw no tag on it: a push
-      // linked it just before the mark and moved the tag just after.
-      const currents = group[0]!.kind === 'revision' ? currentsNow(paths, new Set(group.map((i) => i.repository!))) : undefined;
-      for (const item of group) {
-        await pace.tick();
-        if (opts.signal?.aborted) {
-          result.interrupted = true;
-          break;
-        }
-        const outcome = currents?.has(`${item.repository}@${item.digest}`) ? 'a tag points at it now' : await sweepItem(paths, trash, item, opts, rescan);
-        if (outcome === 'removed') result.removed.push(item);
-        else result.spared.push({ ...item, why: outcome });
-        opts.onProgress?.(++done, plan.items.length);
-      }
+      const outcome = currents?.has(`${item.repository}@${item.digest}`) ? 'a tag points at it now' : await sweepItem(paths, trash, item, opts, rescan);
+      if (outcome === 'removed') result.removed.push(item);
+      else result.spared.push({ ...item, why: outcome });
+      opts.onProgress?.(++done, items.length);
     }
-    if (result.interrupted) break;
   }
   return result;
 }
@@ -140,11 +132,11 @@ async function sweepItem(paths: Paths, trash: Trash, item: PlanItem, opts: Sweep
       break;
     case 'signatures': {
       const payload = paths.blob(d!);
-      outcome = await trash.retire(paths.signaturesOf(d!), async (_st, at) => (await treeStats(at)).mtimeMs !== item.mtimeMs || (await exists(payload)));
+      outcome = await trash.retire(paths.signaturesOf(d!), (_st, at) => treeStatsSync(at).mtimeMs !== item.mtimeMs || statSyncOrUndefined(payload) !== undefined);
       break;
     }
     case 'upload':
-      outcome = await trash.retire(paths.upload(item.repository!, item.upload!), async (_st, at) => (await treeStats(at)).mtimeMs > item.mtimeMs);
+      outcome = await trash.retire(paths.upload(item.repository!, item.upload!), (_st, at) => treeStatsSync(at).mtimeMs > item.mtimeMs);
       break;
   }
   if (outcome === 'spared') return 'in use since the mark';
@@ -162,18 +154,20 @@ interface Protected {
 /**
  * Blobs and layer links needed by revisions linked now that the mark did not keep:
  * pushed since the mark, or doomed but spared by the sweep. (Revisions the mark
- * kept already protect theirs through the plan.)
+ * kept already protect theirs through the plan.) Read with sync calls: the thread
+ * pool is busy with the deletions of the first pass, and an async read would queue
+ * behind them all (on the bench's tree 3 GB of them: the sweep stalled 0.35-0.4 s here).
  */
-async function protectedSinceMark(paths: Paths, inv: Inventory, doomed: Set<string>): Promise<Protected> {
-  const tree = new Tree(paths);
-  const known = new Map(inv.repositories.map((r) => [r.name, r.revisions]));
+function protectedSinceMark(paths: Paths, mark: Content, doomed: Set<string>): Protected {
+  const known = new Map(mark.repositories.map((r) => [r.name, r.revisions]));
   const out: Protected = { layers: new Set(), blobs: new Set() };
-  for (const name of await tree.listRepositories()) {
-    for (const digest of await tree.listRevisions(name)) {
+  for (const name of walkNamesSync(paths).repositories) {
+    for (const digest of listDigestsSync(paths.revisionsDir(name))) {
       const d = digestString(digest);
       if (known.get(name)?.has(d) && !doomed.has(`${name}@${d}`)) continue;
       out.blobs.add(d);
-      const [mediaType, body] = await Promise.all([tree.revisionMediaType(name, digest), readOrUndefined(paths.blob(digest))]);
+      const mediaType = readTextSyncOrUndefined(paths.revision(name, digest));
+      const body = readWithStatsSync(paths.blob(digest))?.data;
       const refs = body ? manifestRefs(body, mediaType?.trim() ?? '') : { blobs: [], error: 'manifest blob is missing' };
       // A new revision whose references cannot be read might need any blob: spare them all.
       if (refs.error) out.everything = true;
@@ -185,4 +179,3 @@ async function protectedSinceMark(paths: Paths, inv: Inventory, doomed: Set<stri
   }
   return out;
 }
-

@@ -31,23 +31,13 @@ export class Tree {
    * not (yet) one — a parent like `library`, or a repository whose first push is
    * still uploading blobs. Both sorted.
    */
-  async walkNames(): Promise<{ repositories: string[]; others: string[] }> {
-    const repositories: string[] = [];
-    const others: string[] = [];
+  async walkNames(): Promise<NameFolders> {
+    const found: NameFolders = { repositories: [], others: [] };
     const walk = async (dir: string, prefix: string): Promise<void> => {
-      const entries = await listDir(dir);
-      if (prefix) {
-        const isRepository = entries.some((e) => e.isDirectory() && (e.name === '_revisions' || e.name === '_tags'));
-        (isRepository ? repositories : others).push(prefix);
-      }
-      for (const e of entries) {
-        if (!e.isDirectory() || isRepositoryContentDir(e.name)) continue;
-        const name = prefix ? `${prefix}/${e.name}` : e.name;
-        if (isName(name)) await walk(join(dir, e.name), name);
-      }
+      for (const [sub, name] of nameFolder(await listDir(dir), dir, prefix, found)) await walk(sub, name);
     };
     await walk(this.paths.repositoriesDir(), '');
-    return { repositories: repositories.sort(compareStrings), others: others.sort(compareStrings) };
+    return sortNames(found);
   }
 
   /** A repository exists once it holds revisions or tags; a folder that only parents others is none. */
@@ -120,8 +110,7 @@ export class Tree {
 
   /** Upload ids in progress in the repository. */
   async listUploads(name: string): Promise<string[]> {
-    const entries = await listDir(this.paths.uploadsDir(name));
-    return entries.filter((e) => e.isDirectory() && isUploadId(e.name)).map((e) => e.name).sort(compareStrings);
+    return uploadsIn(await listDir(this.paths.uploadsDir(name)));
   }
 
   /** Every blob in the store (files at `blobs/<alg>/<hex[0:2]>/<hex>` whose name is a digest). */
@@ -166,9 +155,52 @@ export function listDigestsSync(dir: string): Digest[] {
   return sortDigests(out);
 }
 
+/** Tree.walkNames, sync. */
+export function walkNamesSync(paths: Paths): NameFolders {
+  const found: NameFolders = { repositories: [], others: [] };
+  const walk = (dir: string, prefix: string): void => {
+    for (const [sub, name] of nameFolder(listDirSync(dir), dir, prefix, found)) walk(sub, name);
+  };
+  walk(paths.repositoriesDir(), '');
+  return sortNames(found);
+}
+
+export interface NameFolders {
+  repositories: string[];
+  others: string[];
+}
+
+/**
+ * One step of the walk under repositories/: files the folder `prefix` (at `dir`,
+ * holding `entries`) as a repository or not, and returns the folders below it that
+ * may be names, as [path, name].
+ */
+function nameFolder(entries: Dirent[], dir: string, prefix: string, found: NameFolders): [string, string][] {
+  if (prefix) {
+    const isRepository = entries.some((e) => e.isDirectory() && (e.name === '_revisions' || e.name === '_tags'));
+    (isRepository ? found.repositories : found.others).push(prefix);
+  }
+  const below: [string, string][] = [];
+  for (const e of entries) {
+    if (!e.isDirectory() || isRepositoryContentDir(e.name)) continue;
+    const name = prefix ? `${prefix}/${e.name}` : e.name;
+    if (isName(name)) below.push([join(dir, e.name), name]);
+  }
+  return below;
+}
+
+function sortNames(found: NameFolders): NameFolders {
+  return { repositories: found.repositories.sort(compareStrings), others: found.others.sort(compareStrings) };
+}
+
 /** Tree.listTags, sync. */
 export function listTagsSync(paths: Paths, name: string): string[] {
   return tagsIn(listDirSync(paths.tagsDir(name)));
+}
+
+/** Tree.listUploads, sync. */
+export function listUploadsSync(paths: Paths, name: string): string[] {
+  return uploadsIn(listDirSync(paths.uploadsDir(name)));
 }
 
 /** Tree.listBlobs, sync. */
@@ -195,6 +227,10 @@ function blobsIn(alg: string, prefix: string, entries: Dirent[], out: Digest[]):
     const s = `${alg}:${e.name}`;
     if (e.isFile() && isDigest(s) && e.name.startsWith(prefix)) out.push(parseDigest(s));
   }
+}
+
+function uploadsIn(entries: Dirent[]): string[] {
+  return entries.filter((e) => e.isDirectory() && isUploadId(e.name)).map((e) => e.name).sort(compareStrings);
 }
 
 function tagsIn(entries: Dirent[]): string[] {

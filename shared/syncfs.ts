@@ -7,6 +7,7 @@
 // and walks folders async. A missing path (ENOENT, ENOTDIR) is "absent", any other
 // error throws.
 import { type Dirent, type Stats, closeSync, fstatSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 
 export function isCode(err: unknown, code: string): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
@@ -32,6 +33,21 @@ export function statSyncOrUndefined(p: string): Stats | undefined {
     if (absent(err)) return undefined;
     throw err;
   }
+}
+
+/** fsx.treeStats, sync: total file bytes and newest mtime under a path; zeros when absent. */
+export function treeStatsSync(p: string): { bytes: number; mtimeMs: number } {
+  const st = statSyncOrUndefined(p);
+  if (!st) return { bytes: 0, mtimeMs: 0 };
+  if (!st.isDirectory()) return { bytes: st.size, mtimeMs: st.mtimeMs };
+  let bytes = 0;
+  let mtimeMs = st.mtimeMs;
+  for (const e of listDirSync(p)) {
+    const child = treeStatsSync(join(p, e.name));
+    bytes += child.bytes;
+    mtimeMs = Math.max(mtimeMs, child.mtimeMs);
+  }
+  return { bytes, mtimeMs };
 }
 
 /** A file's content and its stats from one open (open, fstat, read, close): no separate stat of the path. */

@@ -51,15 +51,11 @@ export interface UploadInfo {
   bytes: number;
 }
 
-/** What a repository holds that references blobs: its revisions and layer links. */
-export interface RepositoryContent {
+export interface RepositoryInfo {
   name: string;
   revisions: Map<string, RevisionInfo>;
-  layers: Map<string, LinkInfo>;
-}
-
-export interface RepositoryInfo extends RepositoryContent {
   tags: TagInfo[];
+  layers: Map<string, LinkInfo>;
   referrers: ReferrerLinkInfo[];
   uploads: UploadInfo[];
 }
@@ -77,44 +73,23 @@ export interface SignatureFolderInfo {
   mtimeMs: number;
 }
 
-/**
- * The first half of the mark: every revision, its manifest's references, every layer
- * link and blob. Enough to tell which blobs no revision references, so their
- * deletion can start before the rest is read (see run.ts).
- */
-export interface Content {
-  repositories: RepositoryContent[];
+export interface Inventory {
+  repositories: RepositoryInfo[];
   /** Parsed references of every linked revision's manifest, by digest. */
   manifests: Map<string, ManifestRefs>;
   blobs: Map<string, BlobInfo>;
-}
-
-/** The whole mark: the content, and what names it (tags, referrers), uploads and signatures. */
-export interface Inventory extends Content {
-  repositories: RepositoryInfo[];
   signatures: SignatureFolderInfo[];
 }
 
-// Sync reads (see shared/syncfs.ts): the tree is many small files, and the GC runs
-// in a process of its own; the pacer still lets signals and the progress bar in.
-
-export async function takeContent(paths: Paths): Promise<Content> {
+export async function takeInventory(paths: Paths, onRepository?: (done: number, total: number) => void): Promise<Inventory> {
+  // Sync reads (see shared/syncfs.ts): the tree is many small files, and the GC runs
+  // in a process of its own; the pacer still lets signals and the progress bar in.
   const pace = new Pacer();
-  const repositories: RepositoryContent[] = [];
-  for (const name of walkNamesSync(paths).repositories) {
-    const revisions = new Map<string, RevisionInfo>();
-    for (const d of listDigestsSync(paths.revisionsDir(name))) {
-      const link = readWithStatsSync(paths.revision(name, d));
-      if (link) revisions.set(digestString(d), { digest: digestString(d), mediaType: link.data.toString('utf8').trim(), mtimeMs: link.stats.mtimeMs });
-      await pace.tick();
-    }
-    const layers = new Map<string, LinkInfo>();
-    for (const d of listDigestsSync(paths.layersDir(name))) {
-      const st = statSyncOrUndefined(paths.layer(name, d));
-      if (st) layers.set(digestString(d), { digest: digestString(d), mtimeMs: st.mtimeMs });
-      await pace.tick();
-    }
-    repositories.push({ name, revisions, layers });
+  const names = walkNamesSync(paths).repositories;
+  const repositories: RepositoryInfo[] = [];
+  for (const name of names) {
+    repositories.push(await readRepository(paths, name, pace));
+    onRepository?.(repositories.length, names.length);
   }
   const manifests = new Map<string, ManifestRefs>();
   for (const repo of repositories) {
@@ -130,30 +105,30 @@ export async function takeContent(paths: Paths): Promise<Content> {
     if (st) blobs.set(digestString(d), { digest: digestString(d), size: st.size, mtimeMs: st.mtimeMs });
     await pace.tick();
   }
-  return { repositories, manifests: sortedMap(manifests), blobs };
-}
-
-/** The rest of the mark, for the repositories `content` found. */
-export async function takeInventory(paths: Paths, content: Content, onRepository?: (done: number, total: number) => void): Promise<Inventory> {
-  const pace = new Pacer();
-  const repositories: RepositoryInfo[] = [];
-  for (const repo of content.repositories) {
-    repositories.push(await readNames(paths, repo, pace));
-    onRepository?.(repositories.length, content.repositories.length);
-  }
   const signatures: SignatureFolderInfo[] = [];
   for (const payload of listDigestsSync(paths.signaturesDir())) {
     const { bytes, mtimeMs } = treeStatsSync(paths.signaturesOf(payload));
     signatures.push({ payload: digestString(payload), bytes, mtimeMs });
   }
-  return { ...content, repositories, signatures };
+  return { repositories, manifests: sortedMap(manifests), blobs, signatures };
 }
 
-async function readNames(paths: Paths, repo: RepositoryContent, pace: Pacer): Promise<RepositoryInfo> {
-  const { name } = repo;
+async function readRepository(paths: Paths, name: string, pace: Pacer): Promise<RepositoryInfo> {
+  const revisions = new Map<string, RevisionInfo>();
+  for (const d of listDigestsSync(paths.revisionsDir(name))) {
+    const link = readWithStatsSync(paths.revision(name, d));
+    if (link) revisions.set(digestString(d), { digest: digestString(d), mediaType: link.data.toString('utf8').trim(), mtimeMs: link.stats.mtimeMs });
+    await pace.tick();
+  }
   const tags: TagInfo[] = [];
   for (const tag of listTagsSync(paths, name)) {
     tags.push(readTag(paths, name, tag));
+    await pace.tick();
+  }
+  const layers = new Map<string, LinkInfo>();
+  for (const d of listDigestsSync(paths.layersDir(name))) {
+    const st = statSyncOrUndefined(paths.layer(name, d));
+    if (st) layers.set(digestString(d), { digest: digestString(d), mtimeMs: st.mtimeMs });
     await pace.tick();
   }
   const referrers: ReferrerLinkInfo[] = [];
@@ -177,7 +152,7 @@ async function readNames(paths: Paths, repo: RepositoryContent, pace: Pacer): Pr
     }
     uploads.push({ id, activeMs: mtimeMs, startedAt: typeof startedAt === 'string' ? startedAt : undefined, bytes });
   }
-  return { ...repo, tags, referrers, uploads };
+  return { name, revisions, tags, layers, referrers, uploads };
 }
 
 /** One tag: `current`, and its history newest first (content and mtime from one open each). */

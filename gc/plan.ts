@@ -2,7 +2,7 @@
 // keep-lists and the options, compute what is kept and why, and what goes and why.
 // Nothing here reads or writes the filesystem, so the plan a --dry-run prints is
 // exactly the one a real run hands to the sweep.
-import type { Content, Inventory, RepositoryInfo } from './inventory.js';
+import type { Inventory, RepositoryInfo } from './inventory.js';
 import type { KeepEntry } from './keeplist.js';
 import { digestString } from '../shared/reference.js';
 
@@ -36,7 +36,8 @@ export interface Plan {
   kept: { revisions: number; blobs: number };
   /**
    * In sweep order: each step removes references before what they reference. The
-   * first `unreferenced` are unreferencedItems(): they go first (see run.ts).
+   * first `unreferenced` are blobs no revision the mark read references or is
+   * (uploaded, never put in a manifest) and their layer links: they go first (see sweep.ts).
    */
   items: PlanItem[];
   unreferenced: number;
@@ -69,10 +70,6 @@ export function makePlan(inv: Inventory, keep: KeepEntry[], opts: PlanOptions, n
   const since = freshSince(now, opts.graceMs);
   const fresh = (mtimeMs: number) => mtimeMs >= since;
   const keepByRepo = groupKeep(inv, keep, warnings);
-  const referenced = referencedDigests(inv);
-  const first = unreferencedOf(inv, referenced, fresh);
-  /** Handled by `first`: skipped below. */
-  const inFirst = (digest: string) => first !== undefined && !referenced.has(digest);
 
   const items: PlanItem[] = [];
   const keptManifests = new Set<string>();
@@ -148,7 +145,6 @@ export function makePlan(inv: Inventory, keep: KeepEntry[], opts: PlanOptions, n
       });
     }
     for (const l of repo.layers.values()) {
-      if (inFirst(l.digest)) continue;
       const blob = inv.blobs.get(l.digest);
       // A recently used blob may be about to be referenced from this repository
       // (HEAD, then PUT): its link stays too.
@@ -186,12 +182,11 @@ export function makePlan(inv: Inventory, keep: KeepEntry[], opts: PlanOptions, n
     for (let i = items.length - 1; i >= 0; i--) if (items[i]!.kind === 'layer-link') items.splice(i, 1);
   } else {
     for (const b of inv.blobs.values()) {
-      if (inFirst(b.digest)) continue;
       if (keptManifests.has(b.digest) || neededBlobs.has(b.digest) || fresh(b.mtimeMs)) continue;
       items.push({ kind: 'blob', ref: b.digest, digest: b.digest, bytes: b.size, reason: 'no kept manifest references it', mtimeMs: b.mtimeMs });
     }
   }
-  const doomedBlobs = new Set([...(first ?? []), ...items].filter((i) => i.kind === 'blob').map((i) => i.digest));
+  const doomedBlobs = new Set(items.filter((i) => i.kind === 'blob').map((i) => i.digest));
   for (const s of inv.signatures) {
     const payloadGone = !inv.blobs.has(s.payload) || doomedBlobs.has(s.payload);
     if (keptManifests.has(s.payload) || !payloadGone || fresh(s.mtimeMs)) continue;
@@ -205,78 +200,24 @@ export function makePlan(inv: Inventory, keep: KeepEntry[], opts: PlanOptions, n
     });
   }
 
-  const all = [...(first ?? []), ...items.sort(inSweepOrder)];
+  const rank = new Map(SWEEP_ORDER.map((k, i) => [k, i]));
+  const referenced = new Set<string>();
+  for (const [d, refs] of inv.manifests) {
+    referenced.add(d);
+    for (const r of [...refs.blobs, ...refs.children]) referenced.add(r);
+  }
+  const unreferenced = (i: PlanItem) => (i.kind === 'blob' || i.kind === 'layer-link') && !referenced.has(i.digest!);
+  const pass = (i: PlanItem) => (unreferenced(i) ? 0 : 1);
+  items.sort((a, b) => pass(a) - pass(b) || rank.get(a.kind)! - rank.get(b.kind)! || (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
   const keptBlobs = [...inv.blobs.keys()].filter((d) => !doomedBlobs.has(d)).length;
   return {
     markedAt: new Date(now).toISOString(),
     kept: { revisions: keptRevisions, blobs: keptBlobs },
-    items: all,
-    unreferenced: first?.length ?? 0,
-    bytes: all.reduce((n, i) => n + i.bytes, 0),
+    items,
+    unreferenced: items.filter(unreferenced).length,
+    bytes: items.reduce((n, i) => n + i.bytes, 0),
     warnings,
   };
-}
-
-/**
- * Blobs no revision of `content` references or is (uploaded, never put in a
- * manifest), with their layer links, in sweep order: what the plan removes first.
- * They depend on no tag, keep-list or history, so the GC starts removing them
- * before it reads those (see run.ts); a blob or link used since the mark stays.
- */
-export function unreferencedItems(content: Content, opts: Pick<PlanOptions, 'graceMs'>, now: number): PlanItem[] {
-  const since = freshSince(now, opts.graceMs);
-  return unreferencedOf(content, referencedDigests(content), (mtimeMs) => mtimeMs >= since) ?? [];
-}
-
-/** Every revision's digest and what its manifest references, blobs and child manifests. */
-function referencedDigests(content: Content): Set<string> {
-  const referenced = new Set<string>();
-  for (const [d, refs] of content.manifests) {
-    referenced.add(d);
-    for (const r of [...refs.blobs, ...refs.children]) referenced.add(r);
-  }
-  return referenced;
-}
-
-/**
- * unreferencedItems, or undefined when a manifest cannot be read: if a kept revision
- * is among them no blob may go (see makePlan), and which are kept is not known yet.
- */
-function unreferencedOf(content: Content, referenced: Set<string>, fresh: (mtimeMs: number) => boolean): PlanItem[] | undefined {
-  for (const refs of content.manifests.values()) if (refs.error) return undefined;
-  const items: PlanItem[] = [];
-  /** Blobs a recently used layer link may be about to reference (HEAD, then PUT). */
-  const linkedFresh = new Set<string>();
-  for (const repo of content.repositories) {
-    for (const l of repo.layers.values()) {
-      if (referenced.has(l.digest)) continue;
-      const blob = content.blobs.get(l.digest);
-      if (fresh(l.mtimeMs) || (blob && fresh(blob.mtimeMs))) {
-        linkedFresh.add(l.digest);
-        continue;
-      }
-      items.push({
-        kind: 'layer-link',
-        ref: `${repo.name}@${l.digest}`,
-        repository: repo.name,
-        digest: l.digest,
-        bytes: 0,
-        reason: 'no manifest references it',
-        mtimeMs: l.mtimeMs,
-      });
-    }
-  }
-  for (const b of content.blobs.values()) {
-    if (referenced.has(b.digest) || linkedFresh.has(b.digest) || fresh(b.mtimeMs)) continue;
-    items.push({ kind: 'blob', ref: b.digest, digest: b.digest, bytes: b.size, reason: 'no manifest references it', mtimeMs: b.mtimeMs });
-  }
-  return items.sort(inSweepOrder);
-}
-
-const RANK = new Map(SWEEP_ORDER.map((k, i) => [k, i]));
-
-function inSweepOrder(a: PlanItem, b: PlanItem): number {
-  return RANK.get(a.kind)! - RANK.get(b.kind)! || (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0);
 }
 
 /** The revisions of one repository that stay: the roots of SPEC §4, then their closure. */
@@ -322,7 +263,7 @@ function markRepository(
   }
 
   // A tag moved since the mark began may name a revision linked after the mark listed
-  // revisions (a push beside the GC): not worth a warning, and a rescan protects it.
+  // revisions (a push beside the GC): not worth a warning, and the sweep's rescan protects it.
   const movedSinceMark = new Set(repo.tags.filter((t) => t.current && t.currentMtimeMs >= freshSince(now, 0)).map((t) => t.current));
   const kept = new Set<string>();
   const queue = [...roots];

@@ -1,14 +1,12 @@
-// One GC run, start to end: keep-lists, lock, mark, plan, sweep, report, where the
-// blobs no revision references are swept between the two halves of the mark. It prints
+// One GC run, start to end: keep-lists, lock, mark, plan, sweep, report. It prints
 // nothing itself; main.ts shows the plan, the progress and the report through hooks.
-import assert from 'node:assert/strict';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Paths } from '../shared/paths.js';
-import { takeContent, takeInventory } from './inventory.js';
+import { takeInventory } from './inventory.js';
 import { readKeepLists } from './keeplist.js';
 import { acquireLock } from './lock.js';
-import { type ItemKind, type Plan, type PlanItem, freshSince, makePlan, unreferencedItems } from './plan.js';
+import { type ItemKind, type Plan, type PlanItem, freshSince, makePlan } from './plan.js';
 import { recordGc } from './record.js';
 import { sweep } from './sweep.js';
 import { Trash, recoverTrash } from './trash.js';
@@ -28,15 +26,7 @@ export interface GcOptions {
 
 export interface GcHooks {
   warn?(message: string): void;
-  /**
-   * Blobs no revision references and their layer links, before they are removed
-   * (awaited: tests use it to act between their mark and their sweep).
-   */
-  onUnreferenced?(items: PlanItem[]): void | Promise<void>;
-  /**
-   * The whole plan, before anything but its first `unreferenced` items is removed
-   * (awaited: tests use it to act between mark and sweep).
-   */
+  /** The plan, before anything is removed (awaited: tests use it to act between mark and sweep). */
   onPlan?(plan: Plan): void | Promise<void>;
   onProgress?(phase: 'mark' | 'sweep', done: number, total: number): void;
 }
@@ -89,36 +79,23 @@ export async function runGc(opts: GcOptions, hooks: GcHooks = {}): Promise<Repor
       const restored = await recoverTrash(paths);
       if (restored) warn(`put back ${restored} item(s) an interrupted gc had moved aside`);
     }
-    // Blobs no revision references go while the mark reads on: their deletion is the
-    // slowest part of a GC (3 GB on the bench's tree: 0.4-0.6 s of discards, which
-    // the rest of the mark and sweep now overlap).
-    const content = await takeContent(paths);
-    const first = unreferencedItems(content, opts, markMs);
-    await hooks.onUnreferenced?.(first);
-    const trash = opts.dryRun ? undefined : new Trash(paths);
-    const sweepOpts = { freshSinceMs: freshSince(markMs, opts.graceMs), signal: opts.signal };
-    const early = trash ? await sweep(paths, trash, first, content, new Set(), sweepOpts) : undefined;
-
-    const inventory = await takeInventory(paths, content, (done, total) => hooks.onProgress?.('mark', done, total));
+    const inventory = await takeInventory(paths, (done, total) => hooks.onProgress?.('mark', done, total));
     const plan = makePlan(inventory, keep, opts, markMs);
-    // The same rule over the same content: the plan begins with what went above.
-    assert.equal(plan.unreferenced, first.length, 'the plan begins with the unreferenced blobs');
     plan.warnings.forEach(warn);
     await hooks.onPlan?.(plan);
 
     let removed = plan.items;
     let spared: Report['spared'] = [];
     let interrupted = false;
-    if (trash && early) {
-      const rest = plan.items.slice(plan.unreferenced);
-      const doomed = new Set(rest.filter((i) => i.kind === 'revision').map((i) => `${i.repository}@${i.digest}`));
-      const late = early.interrupted
-        ? { removed: [], spared: [], interrupted: true }
-        : await sweep(paths, trash, rest, content, doomed, { ...sweepOpts, onProgress: (done, total) => hooks.onProgress?.('sweep', done, total) });
+    if (!opts.dryRun) {
+      const trash = new Trash(paths);
+      const result = await sweep(paths, trash, plan, inventory, {
+        freshSinceMs: freshSince(markMs, opts.graceMs),
+        signal: opts.signal,
+        onProgress: (done, total) => hooks.onProgress?.('sweep', done, total),
+      });
       await trash.close();
-      removed = [...early.removed, ...late.removed];
-      spared = [...early.spared, ...late.spared];
-      interrupted = late.interrupted;
+      ({ removed, spared, interrupted } = result);
     }
     const count = (kind: ItemKind) => removed.filter((i) => i.kind === kind).length;
     const report: Report = {

@@ -82,7 +82,7 @@ export async function serve(opts: ServeOptions, logger: Logger = createLogger(op
   const actual = typeof address === 'object' && address ? `${address.address}:${address.port}` : opts.listen;
   logger.info({ version: VERSION, root, removedTemps }, `cairn ${VERSION} serving ${root}`);
   const d = durability();
-  logger.info({ filesystem: d.filesystem, ordered: d.ordered, newFoldersFollow: d.newFoldersFollow }, `fsync: ${describeRule(d)}`);
+  logger.info({ filesystem: d.filesystem, ordered: d.ordered, newFoldersFollow: d.newFoldersFollow, changesWait: d.changesWait }, `fsync: ${describeRule(d)}`);
   logger.info({ address: actual, auth: auth.mode, readOnly: !!opts.readOnly }, `listening on ${tls ? 'https' : 'http'}://${actual}/v2/`);
   if (beyondLoopback(host) && (!tls || auth.mode === 'none')) {
     const missing = [!tls && 'TLS (--tls-cert/--tls-key)', auth.mode === 'none' && 'authentication (--auth)'].filter(Boolean).join(' and ');

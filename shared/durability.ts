@@ -18,12 +18,17 @@ import { basename, dirname, resolve } from 'node:path';
 export interface Durability {
   ordered: boolean;
   newFoldersFollow: boolean;
+  /**
+   * A metadata change may wait for the disk: it joins a journal transaction, which a
+   * running commit holds up. Without a journal (ext4 without one) it only edits memory.
+   */
+  changesWait: boolean;
   /** What was found, for the start-up log: "ext4 without a journal on /dev/vda". */
   filesystem: string;
 }
 
 /** The model when nothing is known: fsync every folder. */
-export const UNKNOWN: Durability = { ordered: false, newFoldersFollow: false, filesystem: 'unknown filesystem' };
+export const UNKNOWN: Durability = { ordered: false, newFoldersFollow: false, changesWait: true, filesystem: 'unknown filesystem' };
 
 export interface Mount {
   mountPoint: string;
@@ -60,13 +65,13 @@ function unescape(field: string): string {
  */
 export function durabilityOf(mount: Mount, ext4Journal: (device: string) => boolean | undefined): Durability {
   const on = `${mount.fstype} on ${mount.source}`;
-  if (mount.fstype === 'xfs') return { ordered: true, newFoldersFollow: true, filesystem: on };
+  if (mount.fstype === 'xfs') return { ordered: true, newFoldersFollow: true, changesWait: true, filesystem: on };
   if (mount.fstype !== 'ext4') return { ...UNKNOWN, filesystem: on };
   const journal = ext4Journal(mount.device);
-  if (journal === undefined) return { ordered: false, newFoldersFollow: true, filesystem: `${on} (journal unknown)` };
+  if (journal === undefined) return { ordered: false, newFoldersFollow: true, changesWait: true, filesystem: `${on} (journal unknown)` };
   return journal
-    ? { ordered: true, newFoldersFollow: true, filesystem: `ext4 with a journal on ${mount.source}` }
-    : { ordered: false, newFoldersFollow: true, filesystem: `ext4 without a journal on ${mount.source}` };
+    ? { ordered: true, newFoldersFollow: true, changesWait: true, filesystem: `ext4 with a journal on ${mount.source}` }
+    : { ordered: false, newFoldersFollow: true, changesWait: false, filesystem: `ext4 without a journal on ${mount.source}` };
 }
 
 /** Reads /proc and /sys for the filesystem under `root` (or its nearest existing folder above). */
@@ -109,7 +114,7 @@ export type FsyncMode = (typeof FSYNC_MODES)[number];
 
 /** The model for a root under a `--fsync` mode. */
 export function durabilityFor(root: string, mode: FsyncMode = 'auto'): Durability {
-  if (mode === 'journal') return { ordered: true, newFoldersFollow: true, filesystem: 'a journal (--fsync journal)' };
+  if (mode === 'journal') return { ordered: true, newFoldersFollow: true, changesWait: true, filesystem: 'a journal (--fsync journal)' };
   if (mode === 'every-folder') return { ...UNKNOWN, filesystem: 'every folder (--fsync every-folder)' };
   return detectDurability(root);
 }

@@ -29,17 +29,17 @@ test('the mount that holds a path: the longest mount point above it, the later o
   assert.equal(at('/srv/reg data/mirror/x')?.fstype, 'btrfs');
 });
 
-test('one fsync per write only where a journal orders metadata; new folders follow files on ext4', () => {
+test('one fsync per write only where a journal orders metadata; new folders follow files on ext4; changes wait but without a journal', () => {
   const mount = (fstype: string): Mount => ({ mountPoint: '/', device: '254:0', fstype, source: '/dev/vda' });
   const model = (fstype: string, journal?: boolean) => {
-    const { ordered, newFoldersFollow } = durabilityOf(mount(fstype), () => journal);
-    return { ordered, newFoldersFollow };
+    const { ordered, newFoldersFollow, changesWait } = durabilityOf(mount(fstype), () => journal);
+    return { ordered, newFoldersFollow, changesWait };
   };
-  assert.deepEqual(model('xfs'), { ordered: true, newFoldersFollow: true });
-  assert.deepEqual(model('ext4', true), { ordered: true, newFoldersFollow: true });
-  assert.deepEqual(model('ext4', false), { ordered: false, newFoldersFollow: true });
-  assert.deepEqual(model('ext4', undefined), { ordered: false, newFoldersFollow: true });
-  for (const other of ['btrfs', 'overlay', 'nfs4', 'tmpfs', 'zfs']) assert.deepEqual(model(other), { ordered: false, newFoldersFollow: false }, other);
+  assert.deepEqual(model('xfs'), { ordered: true, newFoldersFollow: true, changesWait: true });
+  assert.deepEqual(model('ext4', true), { ordered: true, newFoldersFollow: true, changesWait: true });
+  assert.deepEqual(model('ext4', false), { ordered: false, newFoldersFollow: true, changesWait: false });
+  assert.deepEqual(model('ext4', undefined), { ordered: false, newFoldersFollow: true, changesWait: true });
+  for (const other of ['btrfs', 'overlay', 'nfs4', 'tmpfs', 'zfs']) assert.deepEqual(model(other), { ordered: false, newFoldersFollow: false, changesWait: true }, other);
   assert.match(durabilityOf(mount('ext4'), () => false).filesystem, /ext4 without a journal on \/dev\/vda/);
 });
 

@@ -6,7 +6,7 @@
 // entries of revisions that can no longer be pulled) are removed.
 import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
-import { atomicWrite, ensureLink, fsyncDir, isCode, removeFile, removeTree, tempPath } from '../shared/fsx.js';
+import { atomicWrite, ensureLink, fsyncFolderOf, isCode, removeFile, removeTree, tempPath } from '../shared/fsx.js';
 import type { Paths } from '../shared/paths.js';
 import type { Finding, Repair } from './check.js';
 
@@ -44,7 +44,7 @@ async function apply(paths: Paths, r: Repair, run: string): Promise<string> {
     case 'create':
       if (r.content === '') {
         await ensureLink(r.path);
-        await fsyncDir(dirname(r.path));
+        await fsyncFolderOf(r.path);
       } else await atomicWrite(paths.tmpDir(), r.path, r.content);
       return `created ${paths.relative(r.path)}`;
     case 'point-tag':

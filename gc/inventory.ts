@@ -180,7 +180,8 @@ function sortedMap<V>(m: Map<string, V>): Map<string, V> {
   return new Map([...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-function readManifest(paths: Paths, r: RevisionInfo): ManifestRefs {
+/** A revision's manifest references, read now (sync): the mark's, and the sweep's rescan of revisions linked since. */
+export function readManifest(paths: Paths, r: Pick<RevisionInfo, 'digest' | 'mediaType'>): ManifestRefs {
   const body = readWithStatsSync(paths.blob(parseDigest(r.digest)))?.data;
   if (!body) return { blobs: [], children: [], error: 'manifest blob is missing' };
   return manifestRefs(body, r.mediaType);

@@ -207,14 +207,15 @@ export function makePlan(inv: Inventory, keep: KeepEntry[], opts: PlanOptions, n
     for (const r of [...refs.blobs, ...refs.children]) referenced.add(r);
   }
   const unreferenced = (i: PlanItem) => (i.kind === 'blob' || i.kind === 'layer-link') && !referenced.has(i.digest!);
-  const pass = (i: PlanItem) => (unreferenced(i) ? 0 : 1);
-  items.sort((a, b) => pass(a) - pass(b) || rank.get(a.kind)! - rank.get(b.kind)! || (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
+  const inOrder = (a: PlanItem, b: PlanItem) => rank.get(a.kind)! - rank.get(b.kind)! || (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0);
+  const first = items.filter(unreferenced).sort(inOrder);
+  const rest = items.filter((i) => !unreferenced(i)).sort(inOrder);
   const keptBlobs = [...inv.blobs.keys()].filter((d) => !doomedBlobs.has(d)).length;
   return {
     markedAt: new Date(now).toISOString(),
     kept: { revisions: keptRevisions, blobs: keptBlobs },
-    items,
-    unreferenced: items.filter(unreferenced).length,
+    items: [...first, ...rest],
+    unreferenced: first.length,
     bytes: items.reduce((n, i) => n + i.bytes, 0),
     warnings,
   };

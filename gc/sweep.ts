@@ -26,10 +26,9 @@ import type { Stats } from 'node:fs';
 import { listDigestsSync, listTagsSync, walkNamesSync } from '../shared/layout.js';
 import type { Paths } from '../shared/paths.js';
 import { digestString, parseDigest } from '../shared/reference.js';
-import { Pacer, readTextSyncOrUndefined, readWithStatsSync, statSyncOrUndefined, treeStatsSync } from '../shared/syncfs.js';
-import type { Inventory } from './inventory.js';
+import { Pacer, readTextSyncOrUndefined, statSyncOrUndefined, treeStatsSync } from '../shared/syncfs.js';
+import { type Inventory, readManifest } from './inventory.js';
 import type { Plan, PlanItem } from './plan.js';
-import { manifestRefs } from './refs.js';
 import type { Trash } from './trash.js';
 
 export interface SweepOptions {
@@ -175,9 +174,7 @@ function protectedSinceMark(paths: Paths, inv: Inventory, doomed: Set<string>): 
       const d = digestString(digest);
       if (known.get(name)?.has(d) && !doomed.has(`${name}@${d}`)) continue;
       out.blobs.add(d);
-      const mediaType = readTextSyncOrUndefined(paths.revision(name, digest));
-      const body = readWithStatsSync(paths.blob(digest))?.data;
-      const refs = body ? manifestRefs(body, mediaType?.trim() ?? '') : { blobs: [], error: 'manifest blob is missing' };
+      const refs = readManifest(paths, { digest: d, mediaType: readTextSyncOrUndefined(paths.revision(name, digest))?.trim() ?? '' });
       // A new revision whose references cannot be read might need any blob: spare them all.
       if (refs.error) out.everything = true;
       for (const b of refs.blobs) {

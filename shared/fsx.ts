@@ -91,8 +91,13 @@ export async function fsyncFile(file: string): Promise<void> {
 }
 
 /** True when a folder's fsync may be left to a later one (`sync: false` on a filesystem that orders metadata). */
-export function mayDefer(opts: { sync?: boolean }): boolean {
+function mayDefer(opts: { sync?: boolean }): boolean {
   return opts.sync === false && durability().ordered;
+}
+
+/** fsyncs the folder holding `p` (a link just made or found), unless `sync: false` may leave it to a later fsync. */
+export async function fsyncFolderOf(p: string, opts: { sync?: boolean } = {}): Promise<void> {
+  if (!mayDefer(opts)) await fsyncDir(dirname(p));
 }
 
 /** fsyncs each folder, or only the last where one fsync commits every change before it. */
@@ -105,10 +110,13 @@ export async function fsyncDirs(dirs: string[]): Promise<void> {
  * mkdir -p of `dir`. Where new folders do not follow their files' fsyncs
  * (shared/durability.ts), the folders above each one made are fsynced, so the new
  * names survive; `dir` itself is the caller's to fsync, with what it puts there.
+ * With `nameLater`, so is the folder holding `dir`'s own name (an upload session,
+ * made durable by its first chunk).
  */
-export async function makeFolder(dir: string): Promise<void> {
+export async function makeFolder(dir: string, opts: { nameLater?: boolean } = {}): Promise<void> {
   const first = await fs.mkdir(dir, { recursive: true });
-  if (first !== undefined) await syncNewFolders(first, dir);
+  if (first === undefined || (opts.nameLater && first === dir)) return;
+  await syncNewFolders(first, opts.nameLater ? dirname(dir) : dir);
 }
 
 /**
@@ -122,7 +130,7 @@ export async function fsyncNewFolders(dirs: string[]): Promise<void> {
 }
 
 /** After a mkdir -p that made `first` … `last`: fsyncs the folders that hold their names, where that is needed. */
-export async function syncNewFolders(first: string, last: string): Promise<void> {
+async function syncNewFolders(first: string, last: string): Promise<void> {
   const holders = [dirname(first)];
   for (let d = last; d !== first && d !== dirname(d); d = dirname(d)) holders.push(dirname(d));
   await fsyncNewFolders(holders);

@@ -74,7 +74,7 @@ export class BlobStore {
   /**
    * Moves a complete file whose digest is known into place (fsyncing it first unless
    * the caller did), then runs `link` (what points at the blob, its folder's fsync left
-   * to this one where fsx.mayDefer allows), then fsyncs the blob's folder: where a
+   * to this one where fsx.fsyncFolderOf allows), then fsyncs the blob's folder: where a
    * journal orders metadata, that one commit makes the rename and the link durable
    * together (see fsx.atomicWriteAll).
    * Also when the blob was there already: another upload of the same bytes may have

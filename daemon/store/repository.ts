@@ -3,7 +3,7 @@
 // a tag's history entry is written before `current` moves to it.
 import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
-import { atomicWrite, atomicWriteAll, ensureLink, exists, fsyncDir, fsyncNewFolders, isCode, mayDefer, removeFile, removeTree, renameMakingParent, tempPath, touch, writeNewFile } from '../../shared/fsx.js';
+import { atomicWrite, atomicWriteAll, ensureLink, exists, fsyncDir, fsyncFolderOf, fsyncNewFolders, isCode, removeFile, removeTree, renameMakingParent, tempPath, touch, writeNewFile } from '../../shared/fsx.js';
 import { tagFolder } from '../../shared/paths.js';
 import { Tree } from '../../shared/layout.js';
 import { type Digest, digestString } from '../../shared/reference.js';
@@ -16,12 +16,12 @@ export class Repositories extends Tree {
    * between the failed create and the touch, it is created again.
    * Then the link's folder is fsynced, also when the link was there: it (or the blob a
    * mount found) may be a concurrent upload's, not yet durable. With `sync: false` that
-   * fsync is left to the caller's next one (BlobStore.adopt) where fsx.mayDefer allows.
+   * fsync is left to the caller's next one (BlobStore.adopt) where fsx.fsyncFolderOf allows.
    */
   async linkLayer(name: string, d: Digest, opts: { sync?: boolean } = {}): Promise<void> {
     const link = this.paths.layer(name, d);
     while (!(await ensureLink(link)) && !(await touch(link)));
-    if (!mayDefer(opts)) await fsyncDir(dirname(link));
+    await fsyncFolderOf(link, opts);
   }
 
   /** Marks a layer link as just used (GC grace); false when the repository has no such link. */
@@ -71,7 +71,7 @@ export class Repositories extends Tree {
   async linkReferrer(name: string, subject: Digest, d: Digest, opts: { sync?: boolean } = {}): Promise<void> {
     const link = this.paths.referrer(name, subject, d);
     await ensureLink(link);
-    if (!mayDefer(opts)) await fsyncDir(dirname(link));
+    await fsyncFolderOf(link, opts);
   }
 
   async unlinkReferrer(name: string, subject: Digest, d: Digest): Promise<void> {

@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sameDigest } from '../../shared/digest.js';
 import { RegistryError } from '../../shared/errors.js';
-import { createFile, fsyncNewFolders, isCode, removeFile, removeTree, statOrUndefined, syncNewFolders } from '../../shared/fsx.js';
+import { createFile, fsyncNewFolders, isCode, makeFolder, removeFile, removeTree, statOrUndefined } from '../../shared/fsx.js';
 import type { Paths } from '../../shared/paths.js';
 import { type Digest, digestString } from '../../shared/reference.js';
 import type { BlobStore } from './blobs.js';
@@ -52,9 +52,7 @@ export class UploadStore {
    */
   async create(name: string): Promise<string> {
     const id = randomUUID();
-    const dir = this.paths.upload(name, id);
-    const first = await fs.mkdir(dir, { recursive: true });
-    if (first !== undefined && first !== dir) await syncNewFolders(first, dirname(dir));
+    await makeFolder(this.paths.upload(name, id), { nameLater: true });
     const state: UploadState = { name, startedAt: new Date().toISOString() };
     // O_EXCL creates in a folder nobody else knows yet; a torn state file only loses the report's start time.
     await Promise.all([

@@ -19,7 +19,7 @@
 // Price of the inline reads: on a filesystem whose metadata reads are slow (NFS), they
 // hold the loop.
 import { randomUUID } from 'node:crypto';
-import { accessSync, closeSync, constants, fdatasync, fsync, open, openSync, promises as fs, utimesSync, write, writev } from 'node:fs';
+import { closeSync, constants, fdatasync, fsync, open, openSync, promises as fs, utimesSync, write, writev } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { durability } from './durability.js';
@@ -220,14 +220,9 @@ export async function ensureLink(dest: string): Promise<boolean> {
   return true;
 }
 
+/** Whether `p` is there. A stat that returns undefined, not an access() that throws: building the error costs 4-25 µs, and a new tag asks once. */
 export async function exists(p: string): Promise<boolean> {
-  try {
-    accessSync(p);
-    return true;
-  } catch (err) {
-    if (absent(err)) return false;
-    throw err;
-  }
+  return statSyncOrUndefined(p) !== undefined;
 }
 
 export async function statOrUndefined(p: string): Promise<import('node:fs').Stats | undefined> {

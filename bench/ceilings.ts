@@ -2,13 +2,14 @@
 // sha256, sequential write + fsync on the filesystem that holds the roots (into a
 // file just deleted, and into new files, which is what a push does), and
 // loopback HTTP to a bare Node server (one that discards a body, one that serves
-// a file). A registry cannot beat these; the targets are fractions of them.
+// a file, one that answers a walk of tags/list pages). A registry cannot beat
+// these; the targets are fractions of them.
 import { spawn } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
 import { open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client, MiB, expectStatus, timed } from './http.js';
+import { Client, MiB, expectStatus, timed, walkLinks } from './http.js';
 
 export interface Ceilings {
   sha256MiBs: number;
@@ -27,12 +28,22 @@ export interface Ceilings {
    * client does: on 2 shared cores the client, not the server, then sets the pace.
    */
   loopbackFileHashedMiBs: number;
+  /**
+   * A walk of `walkPages` small JSON pages, each GET sent once the last answered (the
+   * Link names the next): what the tags/list walk costs in round trips alone.
+   */
+  walkFloorMs: number;
+  walkPages: number;
 }
+
+/** Untimed walks before the timed ones: the bare server's code is compiled by then, as a registry's is after its earlier scenarios. */
+const WALK_WARMUPS = 3;
+const WALK_ROUNDS = 7;
 
 const BARE = fileURLToPath(new URL('./bare.js', import.meta.url));
 
 /** Best of `rounds` for each: a ceiling is what the machine can do, not what it did once under load. */
-export async function measureCeilings(dir: string, bytes: number, rounds: number): Promise<Ceilings> {
+export async function measureCeilings(dir: string, bytes: number, rounds: number, walkPages: number): Promise<Ceilings> {
   const data = randomFillSync(Buffer.allocUnsafe(bytes));
   const best = async (fn: () => Promise<number>) => {
     let top = 0;
@@ -85,7 +96,15 @@ export async function measureCeilings(dir: string, bytes: number, rounds: number
       });
     const loopbackFileMiBs = await getFile(false);
     const loopbackFileHashedMiBs = await getFile(true);
-    return { sha256MiBs, writeFsyncMiBs, writeFsyncNewMiBs, loopbackDiscardMiBs, loopbackFileMiBs, loopbackFileHashedMiBs };
+    const walk = async () => {
+      const { seconds, value } = await timed(() => walkLinks(client, `/walk?pages=${walkPages}`));
+      if (value.pages !== walkPages) throw new Error(`bare walk took ${value.pages} pages, not ${walkPages}`);
+      return seconds * 1000;
+    };
+    for (let i = 0; i < WALK_WARMUPS; i++) await walk();
+    let walkFloorMs = Infinity;
+    for (let i = 0; i < WALK_ROUNDS; i++) walkFloorMs = Math.min(walkFloorMs, await walk());
+    return { sha256MiBs, writeFsyncMiBs, writeFsyncNewMiBs, loopbackDiscardMiBs, loopbackFileMiBs, loopbackFileHashedMiBs, walkFloorMs, walkPages };
   } finally {
     client.close();
     await stop();

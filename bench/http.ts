@@ -112,6 +112,26 @@ export async function pool<T, R>(items: T[], concurrency: number, fn: (item: T, 
   return results;
 }
 
+/** GETs `first`, then each Link rel="next" in turn, as a client walking tags/list does; the JSON pages' `tags`, the pages and the Links seen. */
+export async function walkLinks(c: Client, first: string): Promise<{ tags: string[]; pages: number; links: number }> {
+  const tags: string[] = [];
+  let next: string | undefined = first;
+  let pages = 0;
+  let links = 0;
+  while (next) {
+    const res = expectStatus(await c.request('GET', next), `page ${pages + 1} of ${first}`, 200);
+    pages++;
+    const page = (JSON.parse(res.body.toString()) as { tags: string[] | null }).tags ?? [];
+    tags.push(...page);
+    const link = res.headers.link;
+    const m = typeof link === 'string' ? /<([^>]+)>\s*;\s*rel="?next"?/.exec(link) : null;
+    next = m ? m[1] : undefined;
+    if (next) links++;
+    if (pages > 100_000) throw new Error(`${first}: pagination does not end`);
+  }
+  return { tags, pages, links };
+}
+
 export const MiB = 1 << 20;
 
 export function median(xs: number[]): number {

@@ -14,7 +14,7 @@ import { manifestGets } from './manifests.js';
 import { type Context, type Row, row, sizes } from './scenario.js';
 import { requireDistribution, startCairn, startDistribution, tempBase } from './servers.js';
 import { type Meta, renderTable } from './table.js';
-import { smallImages, tagsScenario } from './tags.js';
+import { PAGE, smallImages, tagsScenario } from './tags.js';
 
 const SCENARIOS: Record<string, (ctx: Context) => Promise<Row[]>> = {
   blob: bigBlob,
@@ -47,8 +47,9 @@ const filesystem = `Cairn's --fsync auto here: ${describeRule(detectDurability(b
 log(`bench: temp roots under ${base}; load average ${loadavgStart.map((x) => x.toFixed(2)).join(' ')}`);
 
 log('ceilings…');
-const ceilings = await measureCeilings(base, s.blobBytes, 2);
-log(`  sha256 ${ceilings.sha256MiBs.toFixed(0)}, write+fsync ${ceilings.writeFsyncMiBs.toFixed(0)} (new files ${ceilings.writeFsyncNewMiBs.toFixed(0)}), loopback discard ${ceilings.loopbackDiscardMiBs.toFixed(0)}, loopback file ${ceilings.loopbackFileMiBs.toFixed(0)} (client hashing ${ceilings.loopbackFileHashedMiBs.toFixed(0)}) MiB/s`);
+const walkPages = Math.ceil(s.tags / PAGE);
+const ceilings = await measureCeilings(base, s.blobBytes, 2, walkPages);
+log(`  sha256 ${ceilings.sha256MiBs.toFixed(0)}, write+fsync ${ceilings.writeFsyncMiBs.toFixed(0)} (new files ${ceilings.writeFsyncNewMiBs.toFixed(0)}), loopback discard ${ceilings.loopbackDiscardMiBs.toFixed(0)}, loopback file ${ceilings.loopbackFileMiBs.toFixed(0)} (client hashing ${ceilings.loopbackFileHashedMiBs.toFixed(0)}) MiB/s; a walk of ${walkPages} pages ${ceilings.walkFloorMs.toFixed(1)} ms`);
 
 const cairn = await startCairn(base, { cpuProfDir: argv['cpu-prof'], nodeArgs: argv['node-arg'] });
 const distribution = await startDistribution(base);
@@ -70,7 +71,7 @@ try {
   // Again at the end: this machine's disk and CPU share drift during a run, and the
   // two measurements bracket what the scenarios had.
   log('ceilings again…');
-  ceilingsEnd = await measureCeilings(base, s.blobBytes, 2);
+  ceilingsEnd = await measureCeilings(base, s.blobBytes, 2, walkPages);
 } finally {
   cairn.client.close();
   distribution.client.close();

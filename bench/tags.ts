@@ -3,13 +3,13 @@
 // tags come back sorted, every page but the last carries a Link to the next).
 import { randomBytes } from 'node:crypto';
 import { type Image, pushImage, putManifest, smallImage } from './images.js';
-import { type Client, expectStatus, median, pool, timed } from './http.js';
+import { type Client, expectStatus, median, pool, timed, walkLinks } from './http.js';
 import { type Context, type Row, alternate, row, usageRows, withUsage } from './scenario.js';
 import type { Kind } from './servers.js';
 
 const CONCURRENCY = 16;
 export const TAGS_REPO = 'bench/tags';
-const PAGE = 100;
+export const PAGE = 100;
 
 export async function smallImages(ctx: Context): Promise<Row[]> {
   const n = ctx.sizes.smallImages;
@@ -40,23 +40,8 @@ async function listWhole(c: Client): Promise<string[]> {
 }
 
 /** Follows Link headers from ?n=100; returns the tags and the number of pages. */
-async function listWalked(c: Client): Promise<{ tags: string[]; pages: number; links: number }> {
-  const tags: string[] = [];
-  let next: string | undefined = `/v2/${TAGS_REPO}/tags/list?n=${PAGE}`;
-  let pages = 0;
-  let links = 0;
-  while (next) {
-    const res = expectStatus(await c.request('GET', next), `tags/list page ${pages + 1}`, 200);
-    pages++;
-    const page = (JSON.parse(res.body.toString()) as { tags: string[] | null }).tags ?? [];
-    tags.push(...page);
-    const link = res.headers.link;
-    const m = typeof link === 'string' ? /<([^>]+)>\s*;\s*rel="?next"?/.exec(link) : null;
-    next = m ? m[1] : undefined;
-    if (next) links++;
-    if (pages > 100_000) throw new Error('tags/list pagination does not end');
-  }
-  return { tags, pages, links };
+function listWalked(c: Client): Promise<{ tags: string[]; pages: number; links: number }> {
+  return walkLinks(c, `/v2/${TAGS_REPO}/tags/list?n=${PAGE}`);
 }
 
 /** Same tags as expected, in sorted order; says what is wrong otherwise. */
@@ -132,7 +117,9 @@ export async function tagsScenario(ctx: Context): Promise<Row[]> {
       distribution: median(walkMs.distribution),
       ratioTarget: 1,
       extra: { text: 'sorted + Link', pass: !!walkOk.cairn?.ok },
-      note: `median of ${rounds}; Cairn ${describe(walkOk.cairn)}, Distribution ${describe(walkOk.distribution)}`,
+      note:
+        `median of ${rounds}; Cairn ${describe(walkOk.cairn)}, Distribution ${describe(walkOk.distribution)}; ` +
+        `the same ${ctx.ceilings.walkPages} round trips to a bare Node server took ${ctx.ceilings.walkFloorMs.toFixed(2)} ms (ceilings)`,
     }),
     ...usageRows(`${group}: list`, listUsage),
   ];

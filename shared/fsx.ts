@@ -272,6 +272,9 @@ export async function removeFile(p: string): Promise<boolean> {
  * or refuses). A separate exists() followed by a touch would leave a gap between the two.
  */
 export async function touch(p: string): Promise<boolean> {
+  // A stat first, since a new blob or revision is touched before it is written: a
+  // failing utimes throws, and building that error costs more than the stat.
+  if (!statSyncOrUndefined(p)) return false;
   const now = new Date();
   try {
     if (durability().changesWait) await fs.utimes(p, now, now);

@@ -60,7 +60,7 @@ export class Repositories extends Tree {
 
   /** Refreshes a revision link's use time when it is there with this media type; false otherwise. */
   async touchLinkedRevision(name: string, d: Digest, mediaType: string): Promise<boolean> {
-    return (await this.revisionMediaType(name, d)) === mediaType && (await this.touchRevision(name, d));
+    return (await this.touchRevision(name, d)) && (await this.revisionMediaType(name, d)) === mediaType; // touch first: a new revision's costs a stat, its read would throw
   }
 
   async unlinkRevision(name: string, d: Digest): Promise<boolean> {

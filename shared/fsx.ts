@@ -273,7 +273,9 @@ export async function removeFile(p: string): Promise<boolean> {
  */
 export async function touch(p: string): Promise<boolean> {
   // A stat first, since a new blob or revision is touched before it is written: a
-  // failing utimes throws, and building that error costs more than the stat.
+  // failing utimes throws, and building that error costs more than the stat. Only
+  // "absent" is taken from it, which is safe to act on (the caller writes anew);
+  // "there" is still decided by the utimes.
   if (!statSyncOrUndefined(p)) return false;
   const now = new Date();
   try {

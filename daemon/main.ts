@@ -9,7 +9,7 @@ import { loadAuth, type SecurityOptions, securityOptions } from './auth/options.
 import { beyondLoopback, serverTimeouts } from './serverlimits.js';
 import { createLogger, type Logger } from './log.js';
 import { describeRule, durability, FSYNC_MODES, type FsyncMode } from '../shared/durability.js';
-import { Paths } from '../shared/paths.js';
+import { Paths, rootArg } from '../shared/paths.js';
 import { prepareRoot } from './startup.js';
 import { VERSION } from './version.js';
 import { WATCH_MODES, type WatchMode, watchTree } from './watch.js';
@@ -30,7 +30,7 @@ export interface ServeOptions extends SecurityOptions {
 
 export function serveCommand(yargs: Argv): Argv<ServeOptions> {
   return securityOptions(yargs)
-    .option('root', { type: 'string', default: './data', describe: 'storage root (created if missing)' })
+    .option('root', { type: 'string', coerce: rootArg, default: './data', describe: 'storage root (created if missing)' })
     .option('listen', { type: 'string', default: '127.0.0.1:5000', describe: 'HOST:PORT to listen on (port 0 picks a free one)' })
     .option('log-level', {
       type: 'string',

@@ -8,7 +8,7 @@ import prettyBytes from 'pretty-bytes';
 import type { Argv } from 'yargs';
 import { acquireLock, type Lock, LockBusyError } from '../gc/lock.js';
 import { Tree } from '../shared/layout.js';
-import { Paths } from '../shared/paths.js';
+import { Paths, rootArg } from '../shared/paths.js';
 import { type CheckResult, checkTree } from './check.js';
 import { type RepairOutcome, repairTree } from './repair.js';
 
@@ -21,7 +21,7 @@ export interface FsckArgs {
 export function fsckCommand(yargs: Argv): Argv<FsckArgs> {
   return yargs
     .usage('$0 fsck --root DIR [--repair] [--json]\n\nCheck every blob digest and every link of a storage root.')
-    .option('root', { type: 'string', demandOption: true, describe: 'storage root to check' })
+    .option('root', { type: 'string', coerce: rootArg, demandOption: true, describe: 'storage root to check' })
     .option('repair', {
       type: 'boolean',
       default: false,

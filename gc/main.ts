@@ -5,6 +5,7 @@ import type cliProgress from 'cli-progress';
 import ms from 'ms';
 import prettyBytes from 'pretty-bytes';
 import type { Argv } from 'yargs';
+import { rootArg } from '../shared/paths.js';
 import { KeepListError } from './keeplist.js';
 import { LockBusyError } from './lock.js';
 import type { Plan, PlanItem } from './plan.js';
@@ -24,7 +25,7 @@ export interface GcArgs {
 export function gcCommand(yargs: Argv): Argv<GcArgs> {
   return yargs
     .usage('$0 gc --root DIR [--keep FILE|-]... [options]\n\nRemove what nothing references (SPEC §4). Safe while the daemon serves.')
-    .option('root', { type: 'string', demandOption: true, describe: 'storage root to collect (the daemon may be serving it)' })
+    .option('root', { type: 'string', coerce: rootArg, demandOption: true, describe: 'storage root to collect (the daemon may be serving it)' })
     .option('keep', {
       // nargs 1, not `array: true`: yargs otherwise reads "-" as a positional. Repeats collect into an array.
       type: 'string',

@@ -65,6 +65,10 @@ export async function runGc(opts: GcOptions, hooks: GcHooks = {}): Promise<Repor
   const st = await stat(root).catch(() => undefined);
   if (!st?.isDirectory()) throw new Error(`no storage root at ${root}`);
   const paths = new Paths(root);
+  // blobs/ without repositories/ is some other tree (an OCI image layout has blobs/
+  // too), in which every blob would look unreferenced.
+  const [blobs, repositories] = await Promise.all([paths.blobsDir(), paths.repositoriesDir()].map((d) => stat(d).catch(() => undefined)));
+  if (blobs && !repositories) throw new Error(`${root} has blobs/ but no repositories/: not a Cairn storage root; nothing was collected`);
 
   // Every keep-list is read and checked before the lock, the mark or any removal.
   const keep = await readKeepLists(opts.keep, opts.stdin);

@@ -3,7 +3,7 @@
 import { promises as fs } from 'node:fs';
 import prettyBytes from 'pretty-bytes';
 import type { Argv } from 'yargs';
-import { partialPath } from '../shared/paths.js';
+import { partialPath, rootArg } from '../shared/paths.js';
 import { BundleError } from './bundle.js';
 import { exportBundle } from './export.js';
 import { importBundle } from './import.js';
@@ -25,7 +25,7 @@ export function exportCommand(yargs: Argv): Argv<ExportArgs> {
   return yargs
     .usage('$0 export --root DIR --out FILE.tar|DIR REF...\n\nWrite revisions and all they reference as an OCI image layout (a bundle).\nREF: name:tag, name@digest, name:tag@digest, or name (every tag).')
     .positional('refs', { type: 'string', array: true, describe: 'what to export' })
-    .option('root', { type: 'string', demandOption: true, describe: 'storage root to read' })
+    .option('root', { type: 'string', coerce: rootArg, demandOption: true, describe: 'storage root to read' })
     .option('out', { type: 'string', demandOption: true, describe: 'bundle to write: a tar when it ends in .tar, else a directory (must not exist)' })
     .option('history', { type: 'boolean', default: false, describe: "every revision of each tag's history, with the times it was tagged" })
     .option('referrers', { type: 'boolean', default: true, describe: 'include manifests whose subject is an exported revision (--no-referrers leaves them out)' })
@@ -77,7 +77,7 @@ export function importCommand(yargs: Argv): Argv<ImportArgs> {
   return yargs
     .usage('$0 import --root DIR FILE.tar|DIR\n\nVerify a bundle whole, then link its manifests, move its tags and append their histories.')
     .positional('bundle', { type: 'string', describe: 'an OCI image layout: directory, .tar or .tar.gz' })
-    .option('root', { type: 'string', demandOption: true, describe: 'storage root to import into (the daemon may be serving it)' })
+    .option('root', { type: 'string', coerce: rootArg, demandOption: true, describe: 'storage root to import into (the daemon may be serving it)' })
     .option('repository', { type: 'string', describe: 'put every entry into this repository (needed for bundles from other tools)' })
     .example('$0 import --root ./data app.tar', 'a bundle from cairn export')
     .example('$0 import --root ./data --repository library/alpine alpine.tar', 'a bundle from skopeo copy … oci-archive:alpine.tar:3') as unknown as Argv<ImportArgs>;
@@ -114,7 +114,7 @@ export interface InventoryArgs {
 export function inventoryCommand(yargs: Argv): Argv<InventoryArgs> {
   return yargs
     .usage('$0 inventory --root DIR [--out FILE]\n\nWrite every digest the store holds, one a line (for export --have on the other side).')
-    .option('root', { type: 'string', demandOption: true, describe: 'storage root' })
+    .option('root', { type: 'string', coerce: rootArg, demandOption: true, describe: 'storage root' })
     .option('out', { type: 'string', describe: 'file to write (default: standard output)' }) as unknown as Argv<InventoryArgs>;
 }
 
@@ -144,7 +144,7 @@ export function mirrorCommand(yargs: Argv): Argv<MirrorArgs> {
   return yargs
     .usage('$0 mirror --root DIR --from URL REF...\n\nPull images (every platform of an index, their referrers) from a registry into the store.\nREF: name:tag, name@digest, name:tag@digest, or name (every tag upstream).')
     .positional('refs', { type: 'string', array: true, describe: 'what to pull' })
-    .option('root', { type: 'string', demandOption: true, describe: 'storage root to pull into (the daemon may be serving it)' })
+    .option('root', { type: 'string', coerce: rootArg, demandOption: true, describe: 'storage root to pull into (the daemon may be serving it)' })
     .option('from', { type: 'string', demandOption: true, describe: 'upstream registry URL, e.g. https://registry-1.docker.io' })
     .option('creds', { type: 'string', describe: 'USER:PASSWORD for the upstream (basic auth, or to get a token)' })
     .check((argv) => {

@@ -2,7 +2,7 @@
 // and the last delivery error. Reads the root only, unless --retry-failed.
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { Paths } from '../../shared/paths.js';
+import { Paths, rootArg } from '../../shared/paths.js';
 import { EventQueue } from './queue.js';
 
 export interface EventsArgs {
@@ -15,7 +15,7 @@ export interface EventsArgs {
 export function eventsCommand(yargs: Argv): Argv<EventsArgs> {
   return yargs
     .usage('$0 events --root DIR [--json] [--limit N] [--retry-failed]\n\nShow notification events pending or failed, per endpoint.')
-    .option('root', { type: 'string', demandOption: true, describe: 'storage root' })
+    .option('root', { type: 'string', coerce: rootArg, demandOption: true, describe: 'storage root' })
     .option('json', { type: 'boolean', default: false, describe: 'one JSON document on stdout' })
     .option('limit', { type: 'number', default: 20, describe: 'events listed per endpoint and state (counts are always whole)' })
     .option('retry-failed', { type: 'boolean', default: false, describe: 'move failed events back into the queue (a serving daemon picks them up)' }) as unknown as Argv<EventsArgs>;

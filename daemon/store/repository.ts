@@ -58,9 +58,13 @@ export class Repositories extends Tree {
     await fsyncDir(dirname(this.paths.revision(name, d)));
   }
 
-  /** Refreshes a revision link's use time when it is there with this media type; false otherwise. */
+  /**
+   * Refreshes a revision link's use time when it is there with this media type; false
+   * otherwise. The touch comes first: for a new revision it costs a stat, where the
+   * read would throw.
+   */
   async touchLinkedRevision(name: string, d: Digest, mediaType: string): Promise<boolean> {
-    return (await this.touchRevision(name, d)) && (await this.revisionMediaType(name, d)) === mediaType; // touch first: a new revision's costs a stat, its read would throw
+    return (await this.touchRevision(name, d)) && (await this.revisionMediaType(name, d)) === mediaType;
   }
 
   async unlinkRevision(name: string, d: Digest): Promise<boolean> {

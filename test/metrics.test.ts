@@ -1,11 +1,13 @@
 // GET /metrics: valid Prometheus text, counters that move with traffic, pending
 // notifications and the last GC's figures read from the root.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { cacheHit } from '../daemon/metrics.js';
+import { spawnDaemon } from './helpers/cli.js';
 import { Client } from './helpers/client.js';
 import { startDaemon } from './helpers/daemon.js';
 import { cairnGc } from './helpers/gc.js';
@@ -104,5 +106,27 @@ test('/metrics parses as Prometheus text and its counters move with traffic', as
   } finally {
     await d.close();
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/** Times the thread `pid` gave up the CPU of its own accord (woke from a wait since it started). */
+function voluntarySwitches(pid: number): number {
+  return Number(/^voluntary_ctxt_switches:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8'))![1]);
+}
+
+test('an idle daemon wakes its main thread about 10 times a second, not 100', async () => {
+  // prom-client's default event-loop sampling (every 10 ms) woke it 100 times a second.
+  const root = await mkdtemp(join(tmpdir(), 'cairn-idle-'));
+  const d = await spawnDaemon(root);
+  try {
+    assert.equal((await new Client(d.url).req('GET', '/metrics')).status, 200); // the metrics are live, as in service
+    await new Promise((r) => setTimeout(r, 500));
+    const before = voluntarySwitches(d.pid);
+    await new Promise((r) => setTimeout(r, 2000));
+    const wakeups = voluntarySwitches(d.pid) - before;
+    assert.ok(wakeups < 80, `the idle daemon's main thread woke ${wakeups} times in 2 s`);
+  } finally {
+    await d.stop();
+    await rm(root, { recursive: true, force: true });
   }
 });

@@ -1,5 +1,6 @@
 // GET /metrics: valid Prometheus text, counters that move with traffic, pending
-// notifications and the last GC's figures read from the root.
+// notifications and the last GC's figures read from the root; and the sampling
+// behind the default metrics leaves an idle daemon asleep.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -109,7 +110,7 @@ test('/metrics parses as Prometheus text and its counters move with traffic', as
   }
 });
 
-/** Times the thread `pid` gave up the CPU of its own accord (woke from a wait since it started). */
+/** How often the main thread of process `pid` has blocked and been woken since it started. */
 function voluntarySwitches(pid: number): number {
   return Number(/^voluntary_ctxt_switches:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8'))![1]);
 }

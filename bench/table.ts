@@ -1,7 +1,7 @@
 // Printing: the header (when, where, load), the machine's ceilings, then one line
 // per row with both figures, the ratio Cairn/Distribution, which way is better,
 // the target and pass/fail; notes underneath.
-import type { Ceilings } from './ceilings.js';
+import { type Ceilings, WALK_ROUNDS, WALK_WARMUPS } from './ceilings.js';
 import type { Row } from './scenario.js';
 
 export interface Meta {
@@ -44,7 +44,7 @@ export function renderTable(meta: Meta, ceilings: Ceilings, end: Ceilings, rows:
     `  loopback HTTP, discard a body    ${fmt(ceilings.loopbackDiscardMiBs)} / ${fmt(end.loopbackDiscardMiBs)} MiB/s`,
     `  loopback HTTP, serve a file      ${fmt(ceilings.loopbackFileMiBs)} / ${fmt(end.loopbackFileMiBs)} MiB/s`,
     `  … and the client hashes it       ${fmt(ceilings.loopbackFileHashedMiBs)} / ${fmt(end.loopbackFileHashedMiBs)} MiB/s  (what a pull does)`,
-    `  ${`loopback HTTP, ${ceilings.walkPages} pages in turn`.padEnd(33)}${fmt(ceilings.walkFloorMs, 'ms')} / ${fmt(end.walkFloorMs, 'ms')} ms  (a tags/list walk's round trips; best of 7 after 40 untimed)`,
+    `  ${`loopback HTTP, ${ceilings.walkPages} pages in turn`.padEnd(33)}${fmt(ceilings.walkFloorMs, 'ms')} / ${fmt(end.walkFloorMs, 'ms')} ms  (a tags/list walk's round trips; best of ${WALK_ROUNDS} after ${WALK_WARMUPS} untimed)`,
     '',
   ];
   const header = ['scenario', 'metric', 'unit', 'better', 'Cairn', 'Distribution', 'Cairn/Dist', 'target', 'result'];

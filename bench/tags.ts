@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { type Image, pushImage, putManifest, smallImage } from './images.js';
 import { type Client, expectStatus, median, pool, timed, walkLinks } from './http.js';
+import { WALK_WARMUPS } from './ceilings.js';
 import { type Context, type Row, alternate, row, usageRows, withUsage } from './scenario.js';
 import type { Kind } from './servers.js';
 import { fmt } from './table.js';
@@ -11,8 +12,6 @@ import { fmt } from './table.js';
 const CONCURRENCY = 16;
 export const TAGS_REPO = 'bench/tags';
 export const PAGE = 100;
-/** Untimed walks of tags/list per target before the timed ones. */
-const WARM_WALKS = 40;
 
 export async function smallImages(ctx: Context): Promise<Row[]> {
   const n = ctx.sizes.smallImages;
@@ -82,7 +81,7 @@ export async function tagsScenario(ctx: Context): Promise<Row[]> {
   // thousand requests (a fresh walk of 50 pages took 12-18 ms, 6-7 ms after 200 walks),
   // and a registry that serves tags/list is past that. The first one is reported.
   const coldMs: Partial<Record<Kind, number>> = {};
-  for (let i = 0; i < WARM_WALKS; i++) {
+  for (let i = 0; i < WALK_WARMUPS; i++) {
     await alternate(ctx, i, async (s) => {
       const { seconds } = await timed(() => listWalked(s.client));
       coldMs[s.kind] ??= seconds * 1000;
@@ -131,7 +130,7 @@ export async function tagsScenario(ctx: Context): Promise<Row[]> {
       ratioTarget: 1,
       extra: { text: 'sorted + Link', pass: !!walkOk.cairn?.ok },
       note:
-        `median of ${rounds} after ${WARM_WALKS} untimed walks each (the first: Cairn ${fmt(coldMs.cairn, 'ms')}, Distribution ${fmt(coldMs.distribution, 'ms')} ms); ` +
+        `median of ${rounds} after ${WALK_WARMUPS} untimed walks each (the first: Cairn ${fmt(coldMs.cairn, 'ms')}, Distribution ${fmt(coldMs.distribution, 'ms')} ms); ` +
         `Cairn ${describe(walkOk.cairn)}, Distribution ${describe(walkOk.distribution)}; ` +
         `the same ${ctx.ceilings.walkPages} round trips to a bare Node server, warm: ${fmt(ctx.ceilings.walkFloorMs, 'ms')} ms (ceilings)`,
     }),

@@ -1,6 +1,7 @@
 // With auth on, what is served off the /v2/ tree (/metrics, the page and its JSON)
 // is behind it too: the route table marks those routes `base`.
 import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { authFiles, basic } from './helpers/auth.js';
 import { Client } from './helpers/client.js';
@@ -8,12 +9,17 @@ import { startDaemon, type TestDaemon } from './helpers/daemon.js';
 
 let d: TestDaemon;
 let c: Client;
+let dir: string;
 before(async () => {
   const files = await authFiles({ alice: 'secret' });
+  dir = files.dir;
   d = await startDaemon({ serve: { auth: 'htpasswd', htpasswd: files.htpasswd } });
   c = new Client(d.url);
 });
-after(() => d.close());
+after(async () => {
+  await d.close();
+  await rm(dir, { recursive: true, force: true });
+});
 
 for (const path of ['/metrics', '/', '/_ui/api/repositories', '/_ui/app.js']) {
   test(`${path} needs a signed-in user`, async () => {

@@ -2,8 +2,8 @@
 // temp root; the real CLI collects it; ages are set with utimes.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe as suite, test } from 'node:test';
 import { Paths } from '../shared/paths.js';
@@ -19,13 +19,18 @@ import { snapshot } from './helpers/tree.js';
 let daemon: TestDaemon;
 let client: Client;
 let paths: Paths;
+let work: string; // keep-list files, outside the root
 
 before(async () => {
   daemon = await startDaemon();
   client = new Client(daemon.url);
   paths = new Paths(daemon.root);
+  work = await mkdtemp(join(tmpdir(), 'cairn-gc-keep-'));
 });
-after(() => daemon.close());
+after(async () => {
+  await daemon.close();
+  await rm(work, { recursive: true, force: true });
+});
 
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
 
@@ -122,7 +127,7 @@ suite('cairn gc', () => {
     await ageTree(daemon.root, 2 * HOUR);
 
     // --keep-history 3 plus a keep-listed older revision (name@digest form).
-    const keepFile = join(daemon.root, '..', `keep-${process.pid}-${Math.random()}.txt`);
+    const keepFile = join(work, 'keep.txt');
     await writeFile(keepFile, `# release tracker\nhist@${r2.digest}\n\n`);
     let run = await cairnGc(daemon.root, ['--json', '--keep-history', '3', '--keep', keepFile]);
     assert.equal(run.code, 0, run.stderr);
@@ -235,7 +240,7 @@ suite('cairn gc', () => {
     await client.pushImage('badkeep', image({ layers: [`bad 2 ${Math.random()}`] }), 'x');
     await client.pushBlob('badkeep', blob(`bad orphan ${Math.random()}`));
     await ageTree(daemon.root, 2 * HOUR);
-    const keepFile = join(daemon.root, '..', `badkeep-${process.pid}-${Math.random()}.txt`);
+    const keepFile = join(work, 'badkeep.txt');
     await writeFile(keepFile, 'badkeep:x\n# fine so far\nBadKeep:x@sha256:123\n');
 
     const before = await snapshot(daemon.root);

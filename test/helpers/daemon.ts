@@ -21,10 +21,14 @@ export async function startDaemon(
   opts: { root?: string; keepRoot?: boolean; inbox?: string; notify?: string; serve?: Partial<ServeOptions>; logger?: Logger } = {},
 ): Promise<TestDaemon> {
   const root = opts.root ?? (await mkdtemp(join(tmpdir(), 'cairn-test-')));
+  const removeRoot = () => (opts.root || opts.keepRoot ? undefined : rm(root, { recursive: true, force: true }));
   const server = await serve(
     { root, listen: '127.0.0.1:0', logLevel: 'silent', inbox: opts.inbox, notify: opts.notify, ...opts.serve },
     opts.logger ?? createLogger(process.env.CAIRN_TEST_LOG ?? 'silent'),
-  );
+  ).catch(async (err) => {
+    await removeRoot(); // a test that expects the start to fail leaves no root behind
+    throw err;
+  });
   const address = server.address();
   if (typeof address !== 'object' || !address) throw new Error('daemon did not listen');
   const host = `127.0.0.1:${address.port}`;
@@ -36,7 +40,7 @@ export async function startDaemon(
     async close() {
       server.closeAllConnections();
       await new Promise<void>((ok) => server.close(() => ok()));
-      if (!opts.root && !opts.keepRoot) await rm(root, { recursive: true, force: true });
+      await removeRoot();
     },
   };
 }

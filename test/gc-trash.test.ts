@@ -72,4 +72,14 @@ test('the sync listings equal the async ones, junk entries included', async () =
   assert.deepEqual(listTagsSync(paths, 'x'), ['v1', 'v2']);
   assert.deepEqual(listBlobsSync(paths), await tree.listBlobs());
   assert.deepEqual(listDigestsSync(paths.layersDir('missing')), []);
+  // One algorithm folder (a link count of 3 where folders count their subfolders):
+  // sha256 alone, sha512 alone, and sha512 beside a file named sha256.
+  await write(paths.tagIndexEntry('x', 'only256', a), '2026-01-01T00:00:00.000Z');
+  await write(paths.tagIndexEntry('x', 'only512', b), '2026-01-01T00:00:00.000Z');
+  await write(paths.tagIndexEntry('x', 'file256', b), '2026-01-01T00:00:00.000Z');
+  await write(join(paths.tagIndexDir('x', 'file256'), 'sha256'));
+  for (const [tag, want] of [['only256', a], ['only512', b], ['file256', b]] as const) {
+    assert.deepEqual(listDigestsSync(paths.tagIndexDir('x', tag)), [want], tag);
+    assert.deepEqual(await listDigests(paths.tagIndexDir('x', tag)), [want], tag);
+  }
 });

@@ -8,6 +8,7 @@ import { createApp } from './app.js';
 import { loadAuth, type SecurityOptions, securityOptions } from './auth/options.js';
 import { beyondLoopback, serverTimeouts } from './serverlimits.js';
 import { createLogger, type Logger } from './log.js';
+import { capHeapGrowth } from './memory.js';
 import { describeRule, durability, FSYNC_MODES, type FsyncMode } from '../shared/durability.js';
 import { Paths, rootArg } from '../shared/paths.js';
 import { prepareRoot } from './startup.js';
@@ -55,6 +56,7 @@ export function serveCommand(yargs: Argv): Argv<ServeOptions> {
 }
 
 export async function serve(opts: ServeOptions, logger: Logger = createLogger(opts.logLevel)): Promise<Server> {
+  capHeapGrowth();
   const root = resolve(opts.root);
   const { host, port } = parseListen(opts.listen);
   const auth = await loadAuth(opts, new Paths(root));

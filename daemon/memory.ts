@@ -1,13 +1,16 @@
-// Freeing request-body chunks sooner. Node hands every chunk of a request body to
-// JavaScript in a buffer of its own (up to 64 KiB) whose bytes live outside V8's
-// heap. V8 frees them only when it collects, and their small JS objects fill the
-// young generation so slowly that collection waits for V8's external-memory
-// trigger: tens of MiB of dead chunks pile up, and then a full mark-compact runs.
-// A young-generation collection (a scavenge; the chunks are dead, so it is brief)
-// after every 8 MiB of upload bytes frees them instead, for less work in all.
-// One build, collection on / off, 3 alternating rounds on a fresh daemon: a 512 MiB
-// monolithic push 705-808 / 508-631 MiB/s at 0.71-0.76 / 1.03-1.11 CPU s, chunked
-// 683-746 / 486-526 MiB/s; 16 concurrent 8 MiB uploads peaked at 95 / 117-125 MiB RSS.
+// Keeping the daemon's memory low: request-body chunks freed sooner, and a cap on
+// how far the old generation grows (capHeapGrowth, at the end).
+//
+// Node hands every chunk of a request body to JavaScript in a buffer of its own (up
+// to 64 KiB) whose bytes live outside V8's heap. V8 frees them only when it
+// collects, and their small JS objects fill the young generation so slowly that
+// collection waits for V8's external-memory trigger: tens of MiB of dead chunks
+// pile up, and then a full mark-compact runs. A young-generation collection (a
+// scavenge; the chunks are dead, so it is brief) after every 8 MiB of upload bytes
+// frees them instead, for less work in all. One build, collection on / off, 3
+// alternating rounds on a fresh daemon: a 512 MiB monolithic push 705-808 / 508-631
+// MiB/s at 0.71-0.76 / 1.03-1.11 CPU s, chunked 683-746 / 486-526 MiB/s; 16
+// concurrent 8 MiB uploads peaked at 95 / 117-125 MiB RSS.
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
@@ -50,3 +53,21 @@ export class YoungCollector {
 
 /** The daemon's one collector: every upload's bytes count toward it. */
 export const uploadBytes = new YoungCollector();
+
+/**
+ * Caps how far V8 lets the old generation grow past what its last full collection
+ * kept: 1.5×, where V8 picks 1.1-4× from the collection speed it measured against
+ * the allocation rate. It picks 4 at start-up (nothing measured yet: the limit goes
+ * to 48 MiB) and whenever a collection measured slow, which a busy two-core machine
+ * makes likely; the old space may then grow to ~60 MiB before the next one. One
+ * bench run today peaked at 153-161 MiB RSS, the others at 116-144. At the daemon's
+ * ~12-15 MiB of live heap, V8's minimum growing step (8 MiB) sets the usual limit
+ * anyway (traced under manifest GETs: 36.5 MiB either way), so only the outliers
+ * change. V8 reads the flag at every full collection; one given on the command line
+ * (or in NODE_OPTIONS) wins.
+ */
+export function capHeapGrowth(percent = 50): void {
+  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  if (given.some((a) => /^--heap[-_]growing[-_]percent/.test(a))) return;
+  v8.setFlagsFromString(`--heap-growing-percent=${percent}`);
+}

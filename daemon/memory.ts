@@ -55,16 +55,16 @@ export class YoungCollector {
 export const uploadBytes = new YoungCollector();
 
 /**
- * Caps how far V8 lets the old generation grow past what its last full collection
- * kept: 1.5×, where V8 picks 1.1-4× from the collection speed it measured against
- * the allocation rate. It picks 4 at start-up (nothing measured yet: the limit goes
- * to 48 MiB) and whenever a collection measured slow, which a busy two-core machine
- * makes likely; the old space may then grow to ~60 MiB before the next one. One
- * bench run today peaked at 153-161 MiB RSS, the others at 116-144. At the daemon's
- * ~12-15 MiB of live heap, V8's minimum growing step (8 MiB) sets the usual limit
- * anyway (traced under manifest GETs: 36.5 MiB either way), so only the outliers
- * change. V8 reads the flag at every full collection; one given on the command line
- * (or in NODE_OPTIONS) wins.
+ * Fixes at 1.5 the factor by which V8 lets the old generation grow past what its
+ * last full collection kept; V8 picks it between 1.1 and 4 from the collection
+ * speed it measured against the allocation rate. At start-up it has measured
+ * nothing and picks 4 (traced: a 47-48 MiB limit, which 5,000 tag PUTs never
+ * reached), and a collection that measured slow gets a high factor again. One bench
+ * run on 2026-12-01 peaked at 153-161 MiB RSS where the others stayed at 116-144.
+ * At the daemon's ~12-15 MiB of live heap, V8's minimum step (8 MiB, plus the young
+ * generation) sets the usual limit anyway (traced under manifest GETs: 36.5 MiB with
+ * the cap and without), so only the outliers change. V8 reads the flag at every
+ * full collection; one given to node on its command line or in NODE_OPTIONS wins.
  */
 export function capHeapGrowth(percent = 50): void {
   const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];

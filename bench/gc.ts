@@ -12,7 +12,7 @@ import { expectStatus, pool, timed } from './http.js';
 import { type Context, type Row, row, usageRows } from './scenario.js';
 import { type Kind, type Server, cpuSecondsOf, peakRssOf } from './servers.js';
 
-const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../cairn.cjs', import.meta.url));
 const REPO = 'gc/churn';
 
 interface Outcome {

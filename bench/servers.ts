@@ -31,7 +31,7 @@ export interface Server {
   restart(): Promise<void>;
 }
 
-const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../cairn.cjs', import.meta.url));
 
 /** Exits with install instructions when CNCF Distribution is not on PATH. The bench installs nothing. */
 export function requireDistribution(): string {

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-export const CLI = fileURLToPath(new URL('../../cli.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../cairn.cjs', import.meta.url));
 
 export interface CliRun {
   code: number;
@@ -47,7 +47,7 @@ export interface DaemonProcess {
 }
 
 /**
- * Starts `node dist/cli.js serve` over `root` on a free port; resolves once its JSON log
+ * Starts `node dist/cairn.cjs serve` over `root` on a free port; resolves once its JSON log
  * names the address. `wrap` runs it under another command (strace); signals then go to
  * the daemon, the wrapper's child, and the wrapper is waited for.
  */

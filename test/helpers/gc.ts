@@ -5,7 +5,7 @@ import { readdir, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const CLI = fileURLToPath(new URL('../../cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../cairn.cjs', import.meta.url));
 
 export interface GcRun {
   code: number;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from './client.js';
 
-const CLI = fileURLToPath(new URL('../../cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../cairn.cjs', import.meta.url));
 
 export interface Run {
   code: number;
@@ -14,7 +14,7 @@ export interface Run {
   stderr: string;
 }
 
-/** Runs `node dist/cli.js ...args` (no terminal, so no progress bars). */
+/** Runs `node dist/cairn.cjs ...args` (no terminal, so no progress bars). */
 export function cairn(...args: string[]): Promise<Run> {
   return new Promise((ok) => {
     execFile(process.execPath, [CLI, ...args], { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {

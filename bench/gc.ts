@@ -6,13 +6,11 @@
 import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { blob, image, pushMonolithic, putManifest } from './images.js';
 import { expectStatus, pool, timed } from './http.js';
 import { type Context, type Row, row, usageRows } from './scenario.js';
-import { type Kind, type Server, cpuSecondsOf, peakRssOf } from './servers.js';
+import { CLI, type Kind, type Server, cpuSecondsOf, peakRssOf } from './servers.js';
 
-const CLI = fileURLToPath(new URL('../cairn.cjs', import.meta.url));
 const REPO = 'gc/churn';
 
 interface Outcome {

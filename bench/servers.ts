@@ -31,7 +31,8 @@ export interface Server {
   restart(): Promise<void>;
 }
 
-const CLI = fileURLToPath(new URL('../cairn.cjs', import.meta.url));
+/** The `cairn` command as installed (its entry, dist/cairn.cjs). */
+export const CLI = fileURLToPath(new URL('../cairn.cjs', import.meta.url));
 
 /** Exits with install instructions when CNCF Distribution is not on PATH. The bench installs nothing. */
 export function requireDistribution(): string {

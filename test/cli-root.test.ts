@@ -3,22 +3,12 @@
 // from, and `cairn gc` refuses a folder that holds blobs/ but no repositories/. Each
 // command runs as the built CLI in an empty temp folder, which must stay as it was.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
+import { cairn } from './helpers/cli.js';
 
-const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
-
-function cairn(cwd: string, args: string[]): Promise<{ code: number; stderr: string }> {
-  return new Promise((ok) => {
-    execFile(process.execPath, [CLI, ...args], { cwd, timeout: 20_000 }, (err, _stdout, stderr) => {
-      ok({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stderr });
-    });
-  });
-}
 
 let cwd: string;
 before(async () => {
@@ -34,7 +24,7 @@ for (const args of [
   ['events', '--root', ''],
 ]) {
   test(`cairn ${args[0]} --root "" fails and writes nothing where it was started`, async () => {
-    const r = await cairn(cwd, args);
+    const r = await cairn(args, { cwd, timeout: 20_000 });
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /--root is empty/);
     assert.deepEqual(await readdir(cwd), []);
@@ -47,7 +37,7 @@ test('cairn gc refuses a folder with blobs/ and no repositories/ (an OCI layout)
   await mkdir(join(layout, 'blobs', 'sha256'), { recursive: true });
   await writeFile(blob, 'not referenced by any repository');
   await writeFile(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  const r = await cairn(cwd, ['gc', '--root', layout, '--grace', '0s']);
+  const r = await cairn(['gc', '--root', layout, '--grace', '0s'], { cwd, timeout: 20_000 });
   assert.equal(r.code, 1);
   assert.match(r.stderr, /not a Cairn storage root/);
   assert.deepEqual((await readdir(layout)).sort(), ['blobs', 'oci-layout']);

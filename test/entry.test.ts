@@ -8,9 +8,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { CLI } from './helpers/cli.js';
 
-const ENTRY = fileURLToPath(new URL('../cairn.cjs', import.meta.url));
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
 const threads = (p: ChildProcess) => Number(/^Threads:\s+(\d+)/m.exec(readFileSync(`/proc/${p.pid}/status`, 'utf8'))![1]);
 
@@ -18,7 +17,7 @@ test('cairn gc gets 16 pool threads; a UV_THREADPOOL_SIZE given wins', async () 
   const { UV_THREADPOOL_SIZE: _, ...env } = process.env;
   const roots = [await mkdtemp(join(tmpdir(), 'cairn-entry-')), await mkdtemp(join(tmpdir(), 'cairn-entry-'))];
   const gc = (root: string, extra: NodeJS.ProcessEnv) =>
-    spawn(process.execPath, [ENTRY, 'gc', '--root', root, '--keep', '-'], { env: { ...env, ...extra }, stdio: ['pipe', 'ignore', 'inherit'] });
+    spawn(process.execPath, [CLI, 'gc', '--root', root, '--keep', '-'], { env: { ...env, ...extra }, stdio: ['pipe', 'ignore', 'inherit'] });
   const ours = gc(roots[0]!, {});
   const given = gc(roots[1]!, { UV_THREADPOOL_SIZE: '4' });
   const exited = [ours, given].map((p) => new Promise((ok) => p.once('exit', ok)));

@@ -13,12 +13,18 @@ export interface CliRun {
   stderr: string;
 }
 
-export async function cairn(args: string[]): Promise<CliRun> {
+/**
+ * Runs `cairn ...args` to its exit: the exit code and what it printed. Standard input
+ * gets `stdin` and is closed (a `--keep -` reads it). A run that was killed (by
+ * `timeout`, say) rejects rather than pass for an exit code.
+ */
+export async function cairn(args: string[], opts: { cwd?: string; stdin?: string; timeout?: number } = {}): Promise<CliRun> {
   return new Promise((ok, fail) => {
-    execFile(process.execPath, [CLI, ...args], { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    const child = execFile(process.execPath, [CLI, ...args], { cwd: opts.cwd, timeout: opts.timeout, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number') return fail(err);
       ok({ code: err ? (err.code as number) : 0, stdout, stderr });
     });
+    child.stdin!.end(opts.stdin ?? '');
   });
 }
 

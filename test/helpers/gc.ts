@@ -1,11 +1,8 @@
 // Running the real `cairn gc` (the built CLI, as a child process) over a test
 // root, and ageing a root's files past a grace period with utimes.
-import { execFile } from 'node:child_process';
 import { readdir, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const CLI = fileURLToPath(new URL('../../cairn.cjs', import.meta.url));
+import { cairn } from './cli.js';
 
 export interface GcRun {
   code: number;
@@ -16,16 +13,8 @@ export interface GcRun {
 }
 
 export async function cairnGc(root: string, args: string[] = [], opts: { stdin?: string } = {}): Promise<GcRun> {
-  return new Promise((ok, fail) => {
-    const child = execFile(process.execPath, [CLI, 'gc', '--root', root, ...args], { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      if (err && typeof err.code !== 'number') return fail(err);
-      let report: unknown;
-      if (args.includes('--json') && code === 0) report = JSON.parse(stdout);
-      ok({ code, stdout, stderr, report });
-    });
-    child.stdin!.end(opts.stdin ?? '');
-  });
+  const run = await cairn(['gc', '--root', root, ...args], opts);
+  return { ...run, report: args.includes('--json') && run.code === 0 ? JSON.parse(run.stdout) : undefined };
 }
 
 /** Sets every file's and folder's mtime under root `ms` into the past: older than a grace period. */

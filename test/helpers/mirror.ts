@@ -1,12 +1,9 @@
 // Helpers for the export/import/mirror tests: run the real `cairn` command line,
 // and read everything a registry serves, to compare two registries.
-import { execFile } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { cairn as run } from './cli.js';
 import { Client } from './client.js';
-
-const CLI = fileURLToPath(new URL('../../cairn.cjs', import.meta.url));
 
 export interface Run {
   code: number;
@@ -14,15 +11,8 @@ export interface Run {
   stderr: string;
 }
 
-/** Runs `node dist/cairn.cjs ...args` (no terminal, so no progress bars). */
-export function cairn(...args: string[]): Promise<Run> {
-  return new Promise((ok) => {
-    execFile(process.execPath, [CLI, ...args], { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as NodeJS.ErrnoException).code === 'number' ? Number((err as NodeJS.ErrnoException).code) : 1) : 0;
-      ok({ code, stdout, stderr });
-    });
-  });
-}
+/** Runs `cairn ...args` (no terminal, so no progress bars), for at most a minute. */
+export const cairn = (...args: string[]): Promise<Run> => run(args, { timeout: 60_000 });
 
 /**
  * What a registry serves, as one comparable object: per repository its tags, every

@@ -15,32 +15,19 @@ export const PAGE = 100;
 
 export async function smallImages(ctx: Context): Promise<Row[]> {
   const n = ctx.sizes.smallImages;
-  // Two batches per target, back to back, the target on the second. By now the
-  // daemon has served only a handful of uploads and manifest PUTs, and V8 optimises a
-  // function only after many calls, so the first batch runs mostly unoptimised code;
-  // a registry in service runs these paths warm. The first batch is reported beside
-  // it (Distribution, compiled ahead of time, runs both alike).
-  const batches = ['first', 'second'].map((name) => ({
-    name,
-    images: Array.from({ length: n }, (_, i) => smallImage(1024, `small-${name}-${i}`)),
-    rate: {} as Partial<Record<Kind, number>>,
-  }));
+  const images = Array.from({ length: n }, (_, i) => smallImage(1024, `small-${i}`));
+  const rate: Partial<Record<Kind, number>> = {};
   const usage = await withUsage(ctx, () =>
     alternate(ctx, 0, async (s) => {
-      for (const b of batches) {
-        const { seconds } = await timed(() => pool(b.images, CONCURRENCY, (img, i) => pushImage(s.client, 'bench/small', img, `${b.name}-${i}`)));
-        b.rate[s.kind] = n / seconds;
-        ctx.log(`  ${s.kind}: ${b.name} ${n} images in ${seconds.toFixed(2)} s`);
-      }
+      const { seconds } = await timed(() => pool(images, CONCURRENCY, (img, i) => pushImage(s.client, 'bench/small', img, `v${i}`)));
+      rate[s.kind] = n / seconds;
+      ctx.log(`  ${s.kind}: ${n} images in ${seconds.toFixed(2)} s`);
     }),
   );
-  const [first, second] = batches as [(typeof batches)[0], (typeof batches)[0]];
   const group = `${n} small images (1 KiB layer + config + manifest)`;
-  const metric = `push at concurrency ${CONCURRENCY}`;
   return [
-    row({ group, metric: `${metric}, first batch (cold code)`, unit: 'images/s', better: 'higher', cairn: first.rate.cairn, distribution: first.rate.distribution }),
-    row({ group, metric: `${metric}, second batch`, unit: 'images/s', better: 'higher', cairn: second.rate.cairn, distribution: second.rate.distribution, ratioTarget: 2 }),
-    ...usageRows(`${group}: both batches`, usage),
+    row({ group, metric: `push at concurrency ${CONCURRENCY}`, unit: 'images/s', better: 'higher', cairn: rate.cairn, distribution: rate.distribution, ratioTarget: 2 }),
+    ...usageRows(group, usage),
   ];
 }
 

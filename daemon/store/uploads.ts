@@ -62,8 +62,17 @@ export class UploadStore {
     return id;
   }
 
-  /** Bytes received so far; BLOB_UPLOAD_UNKNOWN when there is no such upload. */
+  /**
+   * Bytes received so far, once a request still writing this upload in this process
+   * has settled (a chunk cut short writes out what arrived first); BLOB_UPLOAD_UNKNOWN
+   * when there is no such upload.
+   */
   async offset(name: string, id: string): Promise<number> {
+    await this.sessions.get(id)?.queue;
+    return this.size(name, id);
+  }
+
+  private async size(name: string, id: string): Promise<number> {
     const st = await statOrUndefined(this.paths.uploadData(name, id));
     if (!st) throw unknownUpload(id);
     return st.size;
@@ -71,13 +80,15 @@ export class UploadStore {
 
   /**
    * Appends a chunk. `start`, when the client sent a Content-Range, must equal the
-   * current offset (416 otherwise). A chunk that fails midway is rolled back.
+   * current offset (416 otherwise). A chunk cut short (the client went away, or
+   * stalled past --idle-timeout) keeps the bytes that arrived: the upload's status
+   * tells the client where to resume.
    */
   async append(name: string, id: string, src: Readable, start?: number, signal?: AbortSignal): Promise<number> {
     return this.exclusive(name, id, async (session) => {
       if (start !== undefined && start !== session.offset) throw rangeError(session.offset, `chunk starts at ${start}`);
       const first = session.offset === 0;
-      await this.write(name, id, session, src, signal);
+      await this.write(name, id, session, src, signal, 'keep');
       // The first bytes make the session worth keeping: where new folders do not follow
       // their files' fsyncs (shared/durability.ts), its folder and its name are synced.
       if (first && session.offset > 0) {
@@ -97,7 +108,7 @@ export class UploadStore {
     return this.exclusive(name, id, async (session) => {
       if (start !== undefined && start !== session.offset) throw rangeError(session.offset, `chunk starts at ${start}`);
       const before = { offset: session.offset, hash: session.hash.copy() };
-      if (src) await this.write(name, id, session, src, signal);
+      if (src) await this.write(name, id, session, src, signal, 'roll back'); // a final chunk is whole or nothing
       const data = this.paths.uploadData(name, id);
       const actual: Digest =
         digest.algorithm === 'sha256'
@@ -141,7 +152,8 @@ export class UploadStore {
     }
   }
 
-  private async write(name: string, id: string, session: Session, src: Readable, signal?: AbortSignal): Promise<void> {
+  /** Streams `src` onto the upload's data; on failure keeps what arrived, or rolls the chunk back. */
+  private async write(name: string, id: string, session: Session, src: Readable, signal: AbortSignal | undefined, cut: 'keep' | 'roll back'): Promise<void> {
     const before = { offset: session.offset, hash: session.hash.copy() };
     const data = this.paths.uploadData(name, id);
     const sink = new HashingFileSink(data, 'r+', session.offset, session.hash);
@@ -149,17 +161,21 @@ export class UploadStore {
       await pipeline(src, sink, { signal }); // the sink syncs: a chunk is acknowledged only once it is on disk
       session.offset += sink.bytes;
     } catch (err) {
-      // Roll back a chunk cut short, so the upload's state is what it was.
-      await fs.truncate(this.paths.uploadData(name, id), before.offset).catch(() => undefined);
-      session.offset = before.offset;
-      session.hash = before.hash;
+      await sink.whenClosed(); // it writes out what it gathered: no write of it lands after this
+      if (cut === 'keep') {
+        session.offset = -1; // the next request hashes what the file holds
+      } else {
+        await fs.truncate(data, before.offset).catch(() => undefined);
+        session.offset = before.offset;
+        session.hash = before.hash;
+      }
       throw err;
     }
   }
 
   /** Runs `fn` with this upload's session, one request at a time. */
   private async exclusive<T>(name: string, id: string, fn: (s: Session) => Promise<T>): Promise<T> {
-    await this.offset(name, id);
+    await this.size(name, id);
     let session = this.sessions.get(id);
     if (!session) {
       session = { hash: createHash('sha256'), offset: -1, queue: Promise.resolve() };
@@ -167,7 +183,7 @@ export class UploadStore {
     }
     const s = session;
     const run = s.queue.then(async () => {
-      const size = await this.offset(name, id);
+      const size = await this.size(name, id);
       // Another process (or a restart) may have written this upload: rehash from disk.
       if (s.offset !== size) {
         s.hash = size === 0 ? createHash('sha256') : await hashFile(this.paths.uploadData(name, id), 'sha256');

@@ -6,18 +6,25 @@
 // collects, and their small JS objects fill the young generation so slowly that
 // collection waits for V8's external-memory trigger: tens of MiB of dead chunks
 // pile up, and then a full mark-compact runs. A young-generation collection (a
-// scavenge; the chunks are dead, so it is brief) after every 8 MiB of upload bytes
+// scavenge; the chunks are dead, so it is brief) after every few MiB of upload bytes
 // frees them instead, for less work in all. One build, collection on / off, 3
 // alternating rounds on a fresh daemon: a 512 MiB monolithic push 705-808 / 508-631
 // MiB/s at 0.71-0.76 / 1.03-1.11 CPU s, chunked 683-746 / 486-526 MiB/s; 16
 // concurrent 8 MiB uploads peaked at 95 / 117-125 MiB RSS.
+// Every 4 MiB, not 8, since the growth cap below: V8 counts the dead chunks' bytes
+// toward a limit it sets at 1.5× what its last full collection kept (~10 MB here),
+// and 8 MiB of them crossed it, so a 512 MiB push made ~30 small mark-compacts
+// (--trace-gc: 62 per GiB, 2 at 4 MiB), which cost it a third of its speed: two
+// daemons alternating, 467-572 against 601-720 MiB/s monolithic, 484-529 against
+// 642-727 chunked. 16 concurrent 8 MiB uploads: 113-117 against 111-112 MiB peak
+// (every 2 MiB: 122-124, as more chunks outlive two scavenges and wait for a full one).
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 type Collect = (options: { type: 'minor' }) => void;
 
 /** Upload bytes between two collections. */
-const EVERY = 8 << 20;
+const EVERY = 4 << 20;
 
 /** V8's gc(): the global one under `node --expose-gc`, else from a context made after setting the flag. */
 export function loadCollector(): Collect | undefined {

@@ -165,12 +165,12 @@ describe('uploads', () => {
   });
 
   test('big PATCHes that start and end mid-block, and a final chunk in the PUT: every byte kept', async () => {
-    // The sink writes whole blocks of big chunks O_DIRECT and the edges through the page cache (daemon/store/sink.ts).
-    const b = blob(randomBytes(1_300_001));
+    // Past a chunk's first 512 KiB the sink writes whole blocks O_DIRECT, the edges through the page cache (daemon/store/sink.ts).
+    const b = blob(randomBytes(4_000_001));
     const start = await c.req('POST', '/v2/up/edges/blobs/uploads/');
     let loc = start.headers.get('location')!;
     let at = 0;
-    for (const n of [4097, 700_000, 524_288]) {
+    for (const n of [4097, 2_500_000, 1_048_576]) {
       const p = await c.req('PATCH', loc, { body: b.data.subarray(at, at + n), headers: { 'Content-Range': `${at}-${at + n - 1}` } });
       assert.equal(p.status, 202);
       at += n;

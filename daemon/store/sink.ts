@@ -9,16 +9,17 @@
 // O_DIRECT ran at 2.0-2.8 GB/s for 0.02-0.06 s (8 alternating rounds). A blob is
 // written once and read later if ever, so caching it as it is written would only push
 // out what the page cache holds for manifests and lists.
-// Through the page cache go the bytes before the first block boundary (a chunk
-// appended mid-block) and after the last, all of an upload smaller than a stage, and
-// everything where O_DIRECT is refused (tmpfs) or no stage is free. While such bytes
-// keep coming, the sink flushes what is already written (fdatasync in the
-// background, one at a time), so the final sync finds little left.
+// Through the page cache go, as they come: an upload's first stage's worth of bytes
+// (so the many small uploads never take a stage), everything where no stage is free
+// or O_DIRECT is refused (tmpfs before Linux 6.6), and around the stages the bytes up
+// to the first block boundary and after the last. While such bytes keep coming, the
+// sink flushes what is already written (fdatasync in the background, one at a
+// time), so the final sync finds little left.
 import type { Hash } from 'node:crypto';
 import { closeSync, constants, openSync } from 'node:fs';
 import { Writable } from 'node:stream';
 // Raw descriptors, not a FileHandle (2-3× the CPU per call; see shared/fsx.ts).
-import { fdatasyncFd, fsyncFd, isCode, openFd, writeFd } from '../../shared/fsx.js';
+import { fdatasyncFd, fsyncFd, isCode, openFd, writeFd, writevFd } from '../../shared/fsx.js';
 import { uploadBytes } from '../memory.js';
 import { STAGE, giveBackStage, takeStage } from './stages.js';
 
@@ -54,11 +55,11 @@ export class HashingFileSink extends Writable {
   private position: number;
   /** Bytes still to write through the page cache before `position` is on a block boundary. */
   private headLeft: number;
-  /** One stage, or two when the pool has them: the next fills while the last full one is written. */
+  /** None yet, one, or two when the pool has them: the next fills while the last full one is written. */
   private stages: Buffer[] = [];
+  /** The pool had no stage: this upload goes through the page cache to its end. */
+  private noStage = false;
   private current = 0;
-  /** The stages are the pool's (aligned, to give back), not a plain Buffer. */
-  private pooled = false;
   private staged = 0;
   /** The write of the stage filled last, awaited when the next one fills, or at the end. */
   private pending: Promise<void> | undefined;
@@ -74,7 +75,7 @@ export class HashingFileSink extends Writable {
     this.file = file;
     this.flags = flags;
     this.position = start;
-    this.headLeft = (BLOCK - (start % BLOCK)) % BLOCK;
+    this.headLeft = 0;
     this.hash = hash;
   }
 
@@ -140,7 +141,7 @@ export class HashingFileSink extends Writable {
       await this.flushing;
       for (const fd of [this.fd, this.direct]) if (fd !== undefined) closeSync(fd); // inline, as in shared/fsx.ts createFile
       this.fd = this.direct = undefined;
-      if (this.pooled) this.stages.forEach(giveBackStage);
+      this.stages.forEach(giveBackStage);
       this.stages = [];
     })().then(
       () => done(err),
@@ -148,7 +149,10 @@ export class HashingFileSink extends Writable {
     );
   }
 
-  /** Hashes a batch, then writes the bytes up to the first block boundary and gathers the rest into stages. */
+  /**
+   * Hashes a batch, then writes it as it is (see the top) or, once the upload has a
+   * stage, writes the bytes up to the next block boundary and gathers the rest.
+   */
   private async take(buffers: Buffer[]): Promise<void> {
     let length = 0;
     for (const b of buffers) {
@@ -156,21 +160,28 @@ export class HashingFileSink extends Writable {
       length += b.length;
     }
     uploadBytes.received(length); // frees the request's dead chunks every few MiB
+    if (!this.stages.length && !this.noStage && this.bytes >= STAGE) {
+      const stage = takeStage();
+      if (stage) this.stages.push(stage);
+      else this.noStage = true;
+      this.headLeft = (BLOCK - (this.position % BLOCK)) % BLOCK;
+    }
+    if (!this.stages.length) {
+      await this.writeCached(buffers, this.position);
+      this.position += length;
+      this.bytes += length;
+      return;
+    }
     for (const b of buffers) {
       let at = 0;
       if (this.headLeft > 0) {
         at = Math.min(this.headLeft, b.length);
-        await this.writeOut(b.subarray(0, at), this.position, false);
+        await this.writeCached([b.subarray(0, at)], this.position);
         this.position += at;
         this.headLeft -= at;
       }
       while (at < b.length) {
         if (this.destroyed) return; // the request went away
-        if (!this.stages.length) {
-          const pooled = takeStage();
-          this.pooled = pooled !== undefined;
-          this.stages.push(pooled ?? Buffer.allocUnsafeSlow(STAGE));
-        }
         const stage = this.stages[this.current]!;
         const n = b.copy(stage, this.staged, at);
         this.staged += n;
@@ -190,7 +201,7 @@ export class HashingFileSink extends Writable {
     this.position += STAGE;
     this.staged = 0;
     await this.settle();
-    if (this.pooled && this.stages.length === 1) {
+    if (this.stages.length === 1) {
       const second = takeStage();
       if (second) this.stages.push(second);
     }
@@ -226,8 +237,17 @@ export class HashingFileSink extends Writable {
         this.direct = undefined; // and stays so: the whole write is made again below
       }
     }
-    await writeFully(this.fd!, data, position);
-    this.sinceFlush += data.length;
+    await this.writeCached([data], position);
+  }
+
+  /** Writes `buffers` at `position` through the page cache, flushing in the background every few MiB. */
+  private async writeCached(buffers: Buffer[], position: number): Promise<void> {
+    let length = 0;
+    for (const b of buffers) length += b.length;
+    let { bytesWritten } = await writevFd(this.fd!, buffers, position);
+    // libuv writes everything or fails; should a short write happen anyway, finish it.
+    if (bytesWritten < length) await writeFully(this.fd!, Buffer.concat(buffers).subarray(bytesWritten), position + bytesWritten);
+    this.sinceFlush += length;
     if (this.sinceFlush >= FLUSH_EVERY && !this.flushing) {
       this.sinceFlush = 0;
       this.flushing = fdatasyncFd(this.fd!).then(
@@ -239,7 +259,7 @@ export class HashingFileSink extends Writable {
 
   /** The O_DIRECT descriptor, opened once (inline: the file exists) for an aligned stage. */
   private directFd(): number | undefined {
-    if (!this.triedDirect && this.pooled) {
+    if (!this.triedDirect) {
       this.triedDirect = true;
       try {
         this.direct = openSync(this.file, constants.O_WRONLY | constants.O_DIRECT);

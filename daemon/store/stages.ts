@@ -3,14 +3,19 @@
 // from malloc, aligned to 16 bytes; a WebAssembly memory's buffer starts on a page.
 // The buffers are carved from a few such memories and reused. A memory cannot be given
 // back in part, so the pool is capped: an upload that finds none free writes through
-// the page cache instead, as the sink does on a filesystem without O_DIRECT.
+// the page cache instead, as it would on a filesystem without O_DIRECT.
 
 /** One stage: what the sink gathers before one O_DIRECT write. */
 export const STAGE = 512 << 10;
 /** Stages per WebAssembly memory: each reserves address space of its own, so not one each. */
 const PER_MEMORY = 8;
-/** At most this many stages, ever (8 MiB once all are touched): the big uploads that run at once. */
-const MAX_STAGES = 16;
+/**
+ * At most this many stages, ever: 4 MiB, resident once touched. A big upload takes
+ * two, so four at once go O_DIRECT with both (more with one). With 16 (8 MiB), the
+ * bench's daemon peaked at 145-148 MiB RSS after 16 concurrent uploads, against a
+ * 150 MiB target.
+ */
+const MAX_STAGES = 8;
 const WASM_PAGE = 64 << 10;
 
 const free: Buffer[] = [];

@@ -49,7 +49,7 @@ log(`bench: temp roots under ${base}; load average ${loadavgStart.map((x) => x.t
 log('ceilings…');
 const walkPages = Math.ceil(s.tags / PAGE);
 const ceilings = await measureCeilings(base, s.blobBytes, 2, walkPages);
-log(`  sha256 ${ceilings.sha256MiBs.toFixed(0)}, write+fsync ${ceilings.writeFsyncMiBs.toFixed(0)} (new files ${ceilings.writeFsyncNewMiBs.toFixed(0)}), loopback discard ${ceilings.loopbackDiscardMiBs.toFixed(0)}, loopback file ${ceilings.loopbackFileMiBs.toFixed(0)} (client hashing ${ceilings.loopbackFileHashedMiBs.toFixed(0)}) MiB/s; a walk of ${walkPages} pages ${ceilings.walkFloorMs.toFixed(1)} ms`);
+log(`  sha256 ${ceilings.sha256MiBs.toFixed(0)}, write+fsync ${ceilings.writeFsyncMiBs.toFixed(0)} (new files ${ceilings.writeFsyncNewMiBs.toFixed(0)}, O_DIRECT ${ceilings.writeDirectNewMiBs?.toFixed(0) ?? '—'}), loopback discard ${ceilings.loopbackDiscardMiBs.toFixed(0)}, loopback file ${ceilings.loopbackFileMiBs.toFixed(0)} (client hashing ${ceilings.loopbackFileHashedMiBs.toFixed(0)}) MiB/s; a walk of ${walkPages} pages ${ceilings.walkFloorMs.toFixed(1)} ms`);
 
 const cairn = await startCairn(base, { cpuProfDir: argv['cpu-prof'], nodeArgs: argv['node-arg'] });
 const distribution = await startDistribution(base);

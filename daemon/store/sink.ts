@@ -3,12 +3,13 @@
 // acknowledges only bytes on disk.
 //
 // The bytes of a big upload bypass the page cache (O_DIRECT): the sink gathers them
-// in a page-aligned stage (stages.ts) and writes each full stage straight to the
-// device, while the next stage fills. On the bench VM, writing new data through the page cache ran at 300-400
-// MiB/s for 1.3-1.7 system CPU s per 512 MiB, fresh page frames being costly there;
-// O_DIRECT ran at 2.0-2.8 GB/s for 0.02-0.06 s (8 alternating rounds). A blob is
-// written once and read later if ever, so caching it as it is written would only push
-// out what the page cache holds for manifests and lists.
+// in page-aligned stages (stages.ts) and writes each full one straight to the
+// device while the next fills. On the bench VM, new data through the page cache ran
+// at 300-400 MiB/s for 1.3-1.7 system CPU s per 512 MiB (page frames not used
+// lately seem to be what costs: rewriting a file just deleted runs at ~2 GB/s),
+// O_DIRECT at 2.0-2.8 GB/s for 0.02-0.06 s (8 alternating rounds). A
+// blob is written once and read later if ever; caching it as it is written would
+// only push out what the page cache holds for manifests and lists.
 // Through the page cache go, as they come: an upload's first stage's worth of bytes
 // (so the many small uploads never take a stage), everything where no stage is free
 // or O_DIRECT is refused (tmpfs before Linux 6.6), and around the stages the bytes up
@@ -54,7 +55,7 @@ export class HashingFileSink extends Writable {
   /** File offset of the current stage's first byte (before the first stage: of the next byte). */
   private position: number;
   /** Bytes still to write through the page cache before `position` is on a block boundary. */
-  private headLeft: number;
+  private headLeft = 0;
   /** None yet, one, or two when the pool has them: the next fills while the last full one is written. */
   private stages: Buffer[] = [];
   /** The pool had no stage: this upload goes through the page cache to its end. */
@@ -75,7 +76,6 @@ export class HashingFileSink extends Writable {
     this.file = file;
     this.flags = flags;
     this.position = start;
-    this.headLeft = 0;
     this.hash = hash;
   }
 

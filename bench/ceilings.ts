@@ -20,12 +20,12 @@ export interface Ceilings {
   /**
    * Writing new files through the page cache while the earlier ones stay, as
    * Distribution's push does (without the sync). On the bench VM this is 4-6× slower
-   * than the rewrite: new data needs fresh page frames, which are costly there.
+   * than the rewrite; page frames not used lately seem to be what costs there.
    */
   writeFsyncNewMiBs: number;
   /**
    * New files written O_DIRECT in 4 MiB writes, as Cairn's upload sink writes (in 512
-   * KiB stages): on the bench VM 5-8× the page-cache figure. Undefined where the
+   * KiB stages): on the bench VM 5-7× the page-cache figure. Undefined where the
    * filesystem refuses O_DIRECT.
    */
   writeDirectNewMiBs: number | undefined;

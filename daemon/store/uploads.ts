@@ -19,6 +19,8 @@ import { HashingFileSink } from './sink.js';
 interface Session {
   hash: Hash;
   offset: number;
+  /** The sink of the request writing this upload now, if any. */
+  sink?: HashingFileSink;
   /** Serialises requests on one upload within this process. */
   queue: Promise<unknown>;
 }
@@ -63,12 +65,12 @@ export class UploadStore {
   }
 
   /**
-   * Bytes received so far, once a request still writing this upload in this process
-   * has settled (a chunk cut short writes out what arrived first); BLOB_UPLOAD_UNKNOWN
-   * when there is no such upload.
+   * Bytes received so far; BLOB_UPLOAD_UNKNOWN when there is no such upload. A chunk
+   * cut short writes out what arrived as its sink closes, and that is waited for.
    */
   async offset(name: string, id: string): Promise<number> {
-    await this.sessions.get(id)?.queue;
+    const sink = this.sessions.get(id)?.sink;
+    if (sink?.destroyed) await sink.whenClosed();
     return this.size(name, id);
   }
 
@@ -157,9 +159,11 @@ export class UploadStore {
     const before = { offset: session.offset, hash: session.hash.copy() };
     const data = this.paths.uploadData(name, id);
     const sink = new HashingFileSink(data, 'r+', session.offset, session.hash);
+    session.sink = sink;
     try {
       await pipeline(src, sink, { signal }); // the sink syncs: a chunk is acknowledged only once it is on disk
       session.offset += sink.bytes;
+      session.sink = undefined;
     } catch (err) {
       await sink.whenClosed(); // it writes out what it gathered: no write of it lands after this
       if (cut === 'keep') {
@@ -169,6 +173,7 @@ export class UploadStore {
         session.offset = before.offset;
         session.hash = before.hash;
       }
+      session.sink = undefined;
       throw err;
     }
   }

@@ -11,6 +11,7 @@ import { constants } from 'node:fs';
 import { open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { alignedBuffer } from '../daemon/store/stages.js';
 import { Client, MiB, expectStatus, timed, walkLinks } from './http.js';
 
 export interface Ceilings {
@@ -143,10 +144,10 @@ async function startBare(file: string): Promise<{ port: number; stop: () => Prom
   };
 }
 
-/** `data` into new files with O_DIRECT, from a page-aligned buffer (a WebAssembly memory's); undefined if refused. */
+/** `data` into new files with O_DIRECT, from a page-aligned buffer as the upload sink's; undefined if refused. */
 async function writeDirect(data: Buffer, path: () => string, best: (fn: () => Promise<number>) => Promise<number>): Promise<number | undefined> {
   const STEP = 4 * MiB;
-  const aligned = Buffer.from(new WebAssembly.Memory({ initial: STEP / (64 << 10) }).buffer);
+  const aligned = alignedBuffer(STEP);
   try {
     return await best(async () => {
       const { seconds } = await timed(async () => {

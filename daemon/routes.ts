@@ -5,10 +5,12 @@
 import { manifestReadings } from './params.js';
 
 /**
- * What a route needs: `base` any signed-in caller (the API check, metrics, the page);
- * `catalog` the same, with the list filtered; an action on the repository it names.
+ * What a route needs: `base` any signed-in caller (the API check; in token mode any
+ * valid token); `user` a signed-in user (metrics, the page and its JSON, which show
+ * only what that user may pull); `catalog` a signed-in caller, the list filtered; an
+ * action on the repository it names.
  */
-export type RouteNeed = 'base' | 'catalog' | 'pull' | 'push' | 'delete';
+export type RouteNeed = 'base' | 'user' | 'catalog' | 'pull' | 'push' | 'delete';
 
 export type HandlerName =
   | 'base' | 'catalog' | 'tags' | 'tagHistory' | 'revisions' | 'referrers'
@@ -58,10 +60,10 @@ export const ROUTES: readonly Route[] = [
   { method: 'PUT', path: v2(MANIFEST), need: 'push', handler: 'manifestPut', names: manifestNames },
   { method: 'DELETE', path: v2(MANIFEST), need: 'delete', handler: 'manifestDelete', names: manifestNames },
 
-  { method: 'GET', path: /^\/metrics$/, need: 'base', handler: 'metrics', site: true },
-  { method: 'GET', path: /^\/$/, need: 'base', handler: 'page', site: true },
-  { method: 'GET', path: /^\/_ui\/api\/(repositories|tags|history|revision)$/, need: 'base', handler: 'pageApi', site: true },
-  { method: 'GET', path: /^\/_ui\/(app\.js|style\.css)$/, need: 'base', handler: 'pageAsset', site: true },
+  { method: 'GET', path: /^\/metrics$/, need: 'user', handler: 'metrics', site: true },
+  { method: 'GET', path: /^\/$/, need: 'user', handler: 'page', site: true },
+  { method: 'GET', path: /^\/_ui\/api\/(repositories|tags|history|revision)$/, need: 'user', handler: 'pageApi', site: true },
+  { method: 'GET', path: /^\/_ui\/(app\.js|style\.css)$/, need: 'user', handler: 'pageAsset', site: true },
 ];
 
 /**

@@ -187,3 +187,23 @@ describe('_oci/tag-history and _cairn/revisions', () => {
     assert.match(page.headers.get('link')!, /rel="next"/);
   });
 });
+
+describe('a reference that is neither a tag nor a digest', () => {
+  test('GET, HEAD and DELETE answer 404 MANIFEST_UNKNOWN (clients probe with such names); a PUT answers 400 TAG_INVALID', async () => {
+    const [m] = await pushRevisions('r/odd', 'v1', 1);
+    const { rawRequest, assertOciError } = await import('./helpers/raw.js');
+    const before = await snapshot(d.root);
+    for (const ref of ['.INVALID_NAME', '-dash', 'sha256:zz', 'a'.repeat(129), `v1/${'sha256:nothex'}`]) {
+      for (const method of ['GET', 'DELETE']) {
+        assertOciError(await rawRequest(d.url, method, `/v2/r/odd/manifests/${ref}`), 404, 'MANIFEST_UNKNOWN', `${method} ${ref}`);
+      }
+      const head = await rawRequest(d.url, 'HEAD', `/v2/r/odd/manifests/${ref}`);
+      assert.equal(head.status, 404, `HEAD ${ref}`);
+    }
+    for (const ref of ['.INVALID_NAME', '-dash', 'sha256:zz']) {
+      const put = await rawRequest(d.url, 'PUT', `/v2/r/odd/manifests/${ref}`, { body: m!.body, headers: { 'Content-Type': m!.mediaType } });
+      assertOciError(put, 400, 'TAG_INVALID', `PUT ${ref}`);
+    }
+    assert.deepEqual(await snapshot(d.root), before, 'nothing changed on disk');
+  });
+});

@@ -1,18 +1,23 @@
-// An htpasswd file of bcrypt entries (`htpasswd -B`: `user:$2y$…`), checked with
-// bcryptjs. bcrypt is slow on purpose and clients send Basic credentials with every
-// request, so a successful check is remembered for a minute under an HMAC of the
-// credentials (never the password itself). The file is re-read when it changes.
+// An htpasswd file of bcrypt entries (`htpasswd -B`: `user:$2y$…`). bcrypt is slow
+// on purpose, so it runs off the event loop (a native binding, on libuv's pool), at
+// most CHECKS_AT_ONCE at a time so that file I/O keeps pool threads, and a flood of
+// failed sign-ins is refused with 429 rather than queued without end. Clients send
+// Basic credentials with every request, so a successful check is remembered for a
+// minute under an HMAC of the credentials (never the password itself). An unknown
+// user is checked against a dummy hash of the cost the file's entries use, so the
+// answer takes as long as for a known one. The file is re-read when it changes.
 import { createHmac, randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
+import { RegistryError } from '../../shared/errors.js';
 
-/** bcryptjs, loaded at the first check: the middleware imports this module (parseBasic) even without --auth. */
-let bcryptjs: Promise<typeof import('bcryptjs').default> | undefined;
-const bcrypt = () => (bcryptjs ??= import('bcryptjs').then((m) => m.default));
+/** The binding, loaded at the first check: the middleware imports this module (parseBasic) even without --auth. */
+let binding: Promise<typeof import('@node-rs/bcrypt')> | undefined;
+const bcrypt = () => (binding ??= import('@node-rs/bcrypt'));
 
 const REMEMBER_MS = 60_000;
 const RECHECK_FILE_MS = 2_000;
-// Compared against when the user is unknown, so the answer takes as long either way.
-const DUMMY_HASH = '$2b$10$UgYJsdUvjVd96uosGmL6uei6LqXdgchiwCX.h8wbbGw1bIsP6NIN.';
+const CHECKS_AT_ONCE = 2;
+const CHECKS_WAITING = 64;
 
 export function parseHtpasswd(text: string, where: string): Map<string, string> {
   const users = new Map<string, string>();
@@ -37,6 +42,10 @@ export class Htpasswd {
   private checkedAt = 0;
   private readonly remembered = new Map<string, number>(); // hmac → until
   private readonly hmacKey = randomBytes(32);
+  /** A hash of nothing anyone knows, at the cost most entries use: what an unknown user is checked against. */
+  private dummy: Promise<string> = Promise.resolve('');
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
 
   private constructor(file: string) {
     this.file = file;
@@ -59,6 +68,8 @@ export class Htpasswd {
       this.users = parseHtpasswd(await readFile(this.file, 'utf8'), this.file);
       this.mtimeMs = s.mtimeMs;
       this.remembered.clear();
+      const cost = typicalCost(this.users.values());
+      this.dummy = bcrypt().then((b) => b.hash(randomBytes(18).toString('base64'), cost));
     } catch (err) {
       if (first) throw err;
     }
@@ -70,13 +81,45 @@ export class Htpasswd {
     const until = this.remembered.get(key);
     if (until !== undefined && until > Date.now()) return true;
     const hash = this.users.get(user);
-    // bcryptjs reads $2y$ (PHP/Apache's name for the fixed $2a$) like $2b$.
-    const ok = await (await bcrypt()).compare(password, hash ?? DUMMY_HASH);
+    // The binding reads $2y$ (PHP/Apache's name for the fixed $2a$) like $2b$.
+    const ok = await this.limited(async () => (await bcrypt()).verify(password, hash ?? (await this.dummy)));
     if (!ok || hash === undefined) return false;
     if (this.remembered.size > 10_000) this.remembered.clear();
     this.remembered.set(key, Date.now() + REMEMBER_MS);
     return true;
   }
+
+  /** The hash an unknown user is checked against. */
+  dummyHash(): Promise<string> {
+    return this.dummy;
+  }
+
+  /** Runs one check when fewer than CHECKS_AT_ONCE run; refuses when too many already wait. */
+  private async limited<T>(check: () => Promise<T>): Promise<T> {
+    if (this.running >= CHECKS_AT_ONCE) {
+      if (this.waiting.length >= CHECKS_WAITING) {
+        throw new RegistryError('TOOMANYREQUESTS', 'too many sign-ins at once; try again shortly', { headers: { 'Retry-After': '1' } });
+      }
+      await new Promise<void>((go) => this.waiting.push(go));
+    } else this.running++;
+    try {
+      return await check();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next(); // the slot passes on
+      else this.running--;
+    }
+  }
+}
+
+/** The bcrypt cost most of the entries use (`htpasswd -B` writes 5; an empty file: 5). */
+function typicalCost(hashes: Iterable<string>): number {
+  const counts = new Map<number, number>();
+  for (const h of hashes) {
+    const cost = Number(h.slice(4, 6));
+    counts.set(cost, (counts.get(cost) ?? 0) + 1);
+  }
+  return [...counts].sort((a, b) => b[1] - a[1] || b[0] - a[0])[0]?.[0] ?? 5;
 }
 
 /** The user and password of an `Authorization: Basic …` header, or undefined. */

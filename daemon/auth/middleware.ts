@@ -32,7 +32,10 @@ export function authMiddleware(config: AuthConfig, logger: Logger): Koa.Middlewa
     ctx.state.access = NOTHING;
     if (config.mode === 'token' && ctx.path === TOKEN_PATH) return tokenEndpoint(ctx, config, logger);
     const need = needOf(ctx.method, ctx.path);
+    // Checked before any challenge is built: a name goes into WWW-Authenticate only once it is in the grammar.
+    if (need.kind === 'invalid') throw new RegistryError('NAME_INVALID', `invalid repository name: ${JSON.stringify(need.name)}`);
     if (config.mode === 'htpasswd') await basicGate(ctx, config, need, logger);
+    else if (need.kind === 'user') await userGate(ctx, config, logger);
     else await bearerGate(ctx, config, need, logger);
     await next();
   };
@@ -51,7 +54,7 @@ async function basicIdentity(ctx: Context, htpasswd: Htpasswd | undefined, chall
 }
 
 async function basicGate(ctx: Context, config: Extract<AuthConfig, { mode: 'htpasswd' }>, need: Need, logger: Logger): Promise<void> {
-  const challenge = `Basic realm="${config.realm}",charset="UTF-8"`;
+  const challenge = `Basic realm=${quoted(config.realm)},charset="UTF-8"`;
   const who = await basicIdentity(ctx, config.htpasswd, challenge, logger);
   ctx.state.user = who.user;
   const access = config.rules.accessFor(who);
@@ -65,24 +68,51 @@ async function basicGate(ctx: Context, config: Extract<AuthConfig, { mode: 'htpa
   if (who.user === undefined) throw unauthorized('authentication required', challenge);
 }
 
-async function bearerGate(ctx: Context, config: Extract<AuthConfig, { mode: 'token' }>, need: Need, logger: Logger): Promise<void> {
-  const realm = config.realm ?? `${ctx.protocol}://${ctx.host}${TOKEN_PATH}`;
-  const scope = scopeOf(need);
-  const challenge = (error?: string) =>
-    `Bearer realm="${realm}",service="${config.tokens.opts.service}"${scope ? `,scope="${scope}"` : ''}${error ? `,error="${error}"` : ''}`;
-  const header = ctx.get('Authorization');
-  let token: VerifiedToken | undefined;
-  if (header !== '') {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!m) throw unauthorized('send a Bearer token from the token endpoint', challenge());
-    try {
-      token = await config.tokens.verify(m[1]!);
-    } catch (err) {
-      logger.warn({ reason: (err as Error).message, path: ctx.path, ip: ctx.ip }, 'token refused');
-      throw unauthorized(`the token is not valid: ${(err as Error).message}`, challenge('invalid_token'));
-    }
+/**
+ * Token mode, a route for signed-in users (metrics, the page): a Bearer token with a
+ * subject, or Basic credentials, so that a browser can sign in. Either way the caller
+ * sees what the rules let that user pull, as the catalog does; an anonymous token
+ * opens none of it.
+ */
+async function userGate(ctx: Context, config: Extract<AuthConfig, { mode: 'token' }>, logger: Logger): Promise<void> {
+  const challenge = config.htpasswd ? 'Basic realm="cairn",charset="UTF-8"' : bearerChallenge(ctx, config);
+  let user: string | undefined;
+  if (/^Bearer\s/i.test(ctx.get('Authorization'))) {
+    user = (await bearerToken(ctx, config, logger, () => challenge)).subject || undefined;
+  } else {
+    user = (await basicIdentity(ctx, config.htpasswd, challenge, logger)).user;
   }
-  if (!token) throw unauthorized('authentication required', challenge());
+  if (user === undefined) throw unauthorized('sign in as a user: an anonymous token opens no page', challenge);
+  ctx.state.user = user;
+  ctx.state.access = config.rules.accessFor({ user });
+}
+
+function bearerChallenge(ctx: Context, config: Extract<AuthConfig, { mode: 'token' }>, scope?: string, error?: string): string {
+  const realm = config.realm ?? `${ctx.protocol}://${ctx.host}${TOKEN_PATH}`;
+  const params = [`realm=${quoted(realm)}`, `service=${quoted(config.tokens.opts.service)}`];
+  if (scope) params.push(`scope=${quoted(scope)}`);
+  if (error) params.push(`error=${quoted(error)}`);
+  return `Bearer ${params.join(',')}`;
+}
+
+/** The request's verified Bearer token; 401 when there is none or it does not verify. */
+async function bearerToken(ctx: Context, config: Extract<AuthConfig, { mode: 'token' }>, logger: Logger, challenge: (error?: string) => string): Promise<VerifiedToken> {
+  const header = ctx.get('Authorization');
+  if (header === '') throw unauthorized('authentication required', challenge());
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!m) throw unauthorized('send a Bearer token from the token endpoint', challenge());
+  try {
+    return await config.tokens.verify(m[1]!);
+  } catch (err) {
+    logger.warn({ reason: (err as Error).message, path: ctx.path, ip: ctx.ip }, 'token refused');
+    throw unauthorized(`the token is not valid: ${(err as Error).message}`, challenge('invalid_token'));
+  }
+}
+
+async function bearerGate(ctx: Context, config: Extract<AuthConfig, { mode: 'token' }>, need: Need, logger: Logger): Promise<void> {
+  const scope = scopeOf(need);
+  const challenge = (error?: string) => bearerChallenge(ctx, config, scope, error);
+  const token = await bearerToken(ctx, config, logger, challenge);
   ctx.state.user = token.subject || undefined;
   const granted = tokenAccess(token.access);
   ctx.state.access = granted;
@@ -98,6 +128,15 @@ async function bearerGate(ctx: Context, config: Extract<AuthConfig, { mode: 'tok
       throw unauthorized(`the token does not grant ${need.action} on ${refused}`, challenge('insufficient_scope'));
     }
   }
+}
+
+/**
+ * A quoted-string for an auth-param (RFC 9110 §5.6.4): backslash and quote escaped,
+ * control characters dropped, so no value (a Host header, say) can end the string
+ * and add parameters of its own.
+ */
+export function quoted(value: string): string {
+  return `"${value.replace(/[\x00-\x1f\x7f]/g, '').replace(/["\\]/g, '\\$&')}"`;
 }
 
 /** What a token's `access` claim grants: exactly the names and actions listed. */

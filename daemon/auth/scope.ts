@@ -1,15 +1,18 @@
 // What a request needs: the repository (or repositories) it touches and the action
 // on each, read off the route table in routes.ts, so the name checked here is the
 // name the handler will use.
+import { isName } from '../../shared/reference.js';
 import { matchRoute } from '../routes.js';
 
 export type Action = 'pull' | 'push' | 'delete';
 export const ACTIONS: readonly Action[] = ['pull', 'push', 'delete'];
 
 export type Need =
-  | { kind: 'base' } // any authenticated caller: GET /v2/, /metrics, the page
+  | { kind: 'base' } // any authenticated caller: GET /v2/
+  | { kind: 'user' } // a signed-in user: /metrics, the page and its JSON
   | { kind: 'catalog' } // GET /v2/_catalog: anyone authenticated; the list is filtered
   | { kind: 'repository'; names: string[]; action: Action }
+  | { kind: 'invalid'; name: string } // a repository route whose name is outside the grammar: 400 before anything else
   | { kind: 'other' }; // no endpoint: the router answers 404/405 once the caller is authenticated
 
 /** The access a request needs, from its method and raw path. */
@@ -17,8 +20,13 @@ export function needOf(method: string, rawPath: string): Need {
   const match = matchRoute(method, rawPath);
   if (!match) return { kind: 'other' };
   const { route, captures } = match;
-  if (route.need === 'base' || route.need === 'catalog') return { kind: route.need };
-  return { kind: 'repository', names: route.names?.(captures) ?? [captures[0]!], action: route.need };
+  if (route.need === 'base' || route.need === 'user' || route.need === 'catalog') return { kind: route.need };
+  // Only names in the grammar are checked, and only they reach a challenge header: a
+  // handler uses no other (a path that reads two ways may have one invalid reading).
+  const named = route.names?.(captures) ?? [captures[0]!];
+  const names = named.filter(isName);
+  if (!names.length) return { kind: 'invalid', name: named[0] ?? '' };
+  return { kind: 'repository', names, action: route.need };
 }
 
 /** One entry of a token's `access` claim (Docker token format). */

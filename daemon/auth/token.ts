@@ -20,7 +20,7 @@ import {
   importPKCS8,
   jwtVerify,
 } from 'jose';
-import { fsyncDir, isCode, tempPath } from '../../shared/fsx.js';
+import { fsyncDir, isCode, mkdirp, tempPath } from '../../shared/fsx.js';
 import type { AccessEntry } from './scope.js';
 
 export interface TokenOptions {
@@ -129,8 +129,8 @@ async function loadOrCreateKey(file: string, tmpDir: string): Promise<JWK> {
   }
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
   const jwk = checkKey(await exportJWK(privateKey), 'generated key');
-  await fs.mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  await fs.mkdir(tmpDir, { recursive: true });
+  await mkdirp(dirname(file), 0o700);
+  await mkdirp(tmpDir);
   const tmp = tempPath(tmpDir);
   const fh = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
   try {

@@ -3,7 +3,7 @@
 import type { Context } from 'koa';
 import { RegistryError } from '../../shared/errors.js';
 import { MAX_MANIFEST_BYTES } from '../../shared/manifest.js';
-import { type Digest, digestString, isName, isTag, parseReference } from '../../shared/reference.js';
+import { type Digest, type Reference, digestString, isDigest, isName, isTag, parseReference } from '../../shared/reference.js';
 import { canonicalUrl, noteEvent } from '../events/notifier.js';
 import { manifestLocation, readBody } from '../http.js';
 import { digestParam, manifestReadings, nameParam, queryAll, tagParam } from '../params.js';
@@ -23,18 +23,21 @@ export function manifestHandlers(reg: Registry) {
    */
   async function target(ctx: Context): Promise<Target> {
     const readings = manifestReadings(ctx.captures[0] ?? '');
-    const history = readings.find((r) => 'tag' in r && isName(r.name) && isTag(r.tag));
+    const history = readings.find((r) => 'tag' in r && isName(r.name) && isTag(r.tag) && isDigest(r.digest.replace(/%3a/gi, ':')));
     const plain = readings.find((r) => 'ref' in r);
     if (history && 'tag' in history && !(plain && isName(plain.name) && (await reg.repos.repositoryExists(plain.name)))) {
       return { name: history.name, tag: history.tag, digest: digestParam(history.digest) };
     }
-    if (!plain || !('ref' in plain)) throw new RegistryError('NOT_FOUND', `no endpoint at ${ctx.path}`);
+    if (!plain || !('ref' in plain)) {
+      // <tag>/<digest> with a tag or digest outside the grammar: no such revision.
+      throw new RegistryError('MANIFEST_UNKNOWN', `no manifest at ${ctx.path}: a tag's history is read as <tag>/<digest>`);
+    }
     return { name: nameParam(plain.name), ref: plain.ref.replace(/%3a/gi, ':') };
   }
 
   async function resolve(t: Target): Promise<Revision> {
     if (t.tag !== undefined) return reg.manifests.resolveInHistory(t.name, t.tag, t.digest);
-    return reg.manifests.resolve(t.name, parseReference(t.ref));
+    return reg.manifests.resolve(t.name, lookupReference(t.name, t.ref));
   }
 
   return {
@@ -64,6 +67,7 @@ export function manifestHandlers(reg: Registry) {
       if (t.tag !== undefined) {
         throw new RegistryError('UNSUPPORTED', 'PUT a manifest by tag or by digest, not by tag/digest', { headers: { Allow: 'GET, HEAD, DELETE' } });
       }
+      if (!isTag(t.ref) && !isDigest(t.ref)) throw new RegistryError('TAG_INVALID', `${JSON.stringify(t.ref)} is neither a tag nor a digest`);
       const ref = parseReference(t.ref);
       const tags = [...new Set([...(ref.tag ? [ref.tag] : []), ...queryAll(ctx.query.tag).map(tagParam)])];
       const body = await readBody(ctx, MAX_MANIFEST_BYTES);
@@ -81,14 +85,24 @@ export function manifestHandlers(reg: Registry) {
       const t = await target(ctx);
       if (t.tag !== undefined) await reg.manifests.deleteFromTag(t.name, t.tag, t.digest);
       else {
-        const ref = parseReference(t.ref);
+        const ref = lookupReference(t.name, t.ref);
         if (ref.digest) await reg.manifests.deleteRevision(t.name, ref.digest);
         else await reg.manifests.deleteTag(t.name, ref.tag);
       }
-      const ref = t.tag === undefined ? parseReference(t.ref) : { tag: t.tag, digest: t.digest };
+      const ref = t.tag === undefined ? lookupReference(t.name, t.ref) : { tag: t.tag, digest: t.digest };
       noteEvent(ctx, 'delete', { repository: t.name, tag: ref.tag, digest: ref.digest && digestString(ref.digest) });
       ctx.status = 202;
       ctx.body = ''; // an empty body, not Koa's status text
     },
   };
+}
+
+/**
+ * A reference to look up (GET, HEAD, DELETE): one that is neither a tag nor a digest
+ * names no manifest, so it is MANIFEST_UNKNOWN (404), as clients probing with such
+ * names expect; only a PUT to one is a bad request.
+ */
+function lookupReference(name: string, ref: string): Reference {
+  if (!isTag(ref) && !isDigest(ref)) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${name}:${ref} is not known: ${JSON.stringify(ref)} is neither a tag nor a digest`);
+  return parseReference(ref);
 }

@@ -2,9 +2,15 @@
 // history (the timeline), one revision in detail. Every list is paged with n/last,
 // so a store of 1,000 repositories or a tag of 1,000 revisions costs one page of
 // lookups per request, not all of them.
+//
+// Each answer applies the caller's pull rights, as /v2/ does: a repository the caller
+// may not pull does not exist for it (absent from lists, 404 by name, not 403, so
+// names do not leak), and nothing says whether a blob is stored outside the
+// repository asked about.
 import { parseManifest } from '../../shared/manifest.js';
-import { type Digest, digestString, isName, isTag, parseDigest, parseName, parseTag } from '../../shared/reference.js';
+import { type Digest, digestString, isDigest, isName, isTag, parseDigest, parseName, parseTag } from '../../shared/reference.js';
 import { RegistryError } from '../../shared/errors.js';
+import type { Access } from '../auth/rules.js';
 import { type Page, paginate } from '../params.js';
 import type { Registry } from '../store/index.js';
 
@@ -24,9 +30,21 @@ export function webApi(reg: Registry) {
     return { mediaType, size };
   }
 
+  /** `name`, when it is a repository the caller may pull; else NAME_UNKNOWN, whichever the reason. */
+  async function visible(access: Access, name: string): Promise<string> {
+    if ((access.unrestricted || access.may(name, 'pull')) && (await reg.repos.repositoryExists(name))) return name;
+    throw new RegistryError('NAME_UNKNOWN', `repository ${name} is not known`);
+  }
+
+  /** A descriptor's blob is stored for this repository: linked in it (a layer or config), or one of its revisions. */
+  async function linkedHere(name: string, d: Digest): Promise<boolean> {
+    const [layer, revision, size] = await Promise.all([reg.repos.hasLayer(name, d), reg.repos.hasRevision(name, d), reg.blobs.size(d)]);
+    return size !== undefined && (layer || revision);
+  }
+
   return {
-    async repositories(q: string, page: Page) {
-      const all = await reg.repos.listRepositories();
+    async repositories(access: Access, q: string, page: Page) {
+      const all = (await reg.repos.listRepositories()).filter((r) => access.unrestricted || access.may(r, 'pull'));
       const needle = q.trim().toLowerCase();
       const matching = needle ? all.filter((r) => r.includes(needle)) : all;
       const { items, next } = paginate(matching, (r) => r, page);
@@ -34,7 +52,8 @@ export function webApi(reg: Registry) {
       return { total: matching.length, repositories, next };
     },
 
-    async tags(name: string, page: Page) {
+    async tags(access: Access, repo: string, page: Page) {
+      const name = await visible(access, repo);
       const { items, next } = paginate(await reg.repos.listTags(name), (t) => t, page);
       const tags = await Promise.all(
         items.map(async (tag) => {
@@ -46,7 +65,8 @@ export function webApi(reg: Registry) {
       return { name, tags, next };
     },
 
-    async history(name: string, tag: string, page: Page) {
+    async history(access: Access, repo: string, tag: string, page: Page) {
+      const name = await visible(access, repo);
       const [all, current] = await Promise.all([reg.repos.tagHistory(name, tag), reg.repos.tagCurrent(name, tag)]);
       const { items, next } = paginate(all, (e) => digestString(e.digest), page, false);
       const entries = await Promise.all(
@@ -60,7 +80,8 @@ export function webApi(reg: Registry) {
       return { name, tag, current: current && digestString(current), total: all.length, entries, next };
     },
 
-    async revision(name: string, d: Digest) {
+    async revision(access: Access, repo: string, d: Digest) {
+      const name = await visible(access, repo);
       const { mediaType, size } = await sizeAndType(name, d);
       if (mediaType === undefined || size === undefined) {
         throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${name}@${digestString(d)} is not known`);
@@ -74,7 +95,7 @@ export function webApi(reg: Registry) {
       }
       const descriptors = (v: unknown) => (Array.isArray(v) ? (v as Record<string, unknown>[]) : []);
       const withPresence = async (list: Record<string, unknown>[]) =>
-        Promise.all(list.map(async (x) => ({ ...x, stored: typeof x.digest === 'string' && (await reg.blobs.size(parseDigest(x.digest))) !== undefined })));
+        Promise.all(list.map(async (x) => ({ ...x, stored: typeof x.digest === 'string' && isDigest(x.digest) && (await linkedHere(name, parseDigest(x.digest))) })));
       const schema1Layers = descriptors(json.fsLayers).map((l) => ({ digest: l.blobSum, mediaType: 'application/vnd.docker.container.image.rootfs.diff+x-gtar' }));
       const referrers = await Promise.all(
         (await reg.repos.listReferrers(name, d)).map(async (r) => {

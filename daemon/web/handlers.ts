@@ -2,6 +2,7 @@
 // Read-only: nothing here writes to the root.
 import type { Context, Middleware } from 'koa';
 import { RegistryError } from '../../shared/errors.js';
+import { accessOf } from '../auth/middleware.js';
 import type { Registry } from '../store/index.js';
 import { digestQuery, nameQuery, pageOf, tagQuery, webApi } from './api.js';
 import { APP_JS, STYLE_CSS } from './assets.js';
@@ -18,7 +19,7 @@ export function webHandlers(reg: Registry): WebHandlers {
   return {
     async page(ctx: Context) {
       // The first page of repositories is in the HTML: something to see before any script runs.
-      const first = await api.repositories('', { n: 100 });
+      const first = await api.repositories(accessOf(ctx), '', { n: 100 });
       ctx.type = 'text/html; charset=utf-8';
       ctx.set('Cache-Control', 'no-store');
       ctx.body = renderPage(first);
@@ -27,19 +28,20 @@ export function webHandlers(reg: Registry): WebHandlers {
     async api(ctx: Context) {
       const q = ctx.query;
       const page = pageOf(q);
+      const access = accessOf(ctx);
       ctx.set('Cache-Control', 'no-store');
       switch (ctx.captures[0]) {
         case 'repositories':
-          ctx.body = await api.repositories(typeof q.q === 'string' ? q.q : '', page);
+          ctx.body = await api.repositories(access, typeof q.q === 'string' ? q.q : '', page);
           return;
         case 'tags':
-          ctx.body = await api.tags(nameQuery(q.repo), page);
+          ctx.body = await api.tags(access, nameQuery(q.repo), page);
           return;
         case 'history':
-          ctx.body = await api.history(nameQuery(q.repo), tagQuery(q.tag), page);
+          ctx.body = await api.history(access, nameQuery(q.repo), tagQuery(q.tag), page);
           return;
         case 'revision':
-          ctx.body = await api.revision(nameQuery(q.repo), digestQuery(q.digest));
+          ctx.body = await api.revision(access, nameQuery(q.repo), digestQuery(q.digest));
           return;
         default:
           throw new RegistryError('NOT_FOUND', `no endpoint at ${ctx.path}`);

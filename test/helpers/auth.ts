@@ -5,14 +5,14 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import bcrypt from 'bcryptjs';
+import { hashSync } from '@node-rs/bcrypt';
 import { createLogger, type Logger } from '../../daemon/log.js';
 
 /** Writes an htpasswd file (cost 4 keeps the tests quick; htpasswd -B uses 5) and a rules file; returns their paths. */
 export async function authFiles(users: Record<string, string>, rules?: unknown): Promise<{ dir: string; htpasswd: string; rules?: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'cairn-auth-'));
   const htpasswd = join(dir, 'htpasswd');
-  const lines = Object.entries(users).map(([u, p]) => `${u}:${bcrypt.hashSync(p, 4).replace(/^\$2b\$/, '$2y$')}`);
+  const lines = Object.entries(users).map(([u, p]) => `${u}:${hashSync(p, 4).replace(/^\$2b\$/, '$2y$')}`);
   await writeFile(htpasswd, `${lines.join('\n')}\n`);
   if (rules === undefined) return { dir, htpasswd };
   const rulesFile = join(dir, typeof rules === 'string' ? 'rules.yaml' : 'rules.json');

@@ -1,7 +1,7 @@
 // createApp(config): the Koa application over one root. It never listens; main.ts
 // and the tests do.
 import Koa from 'koa';
-import { ERROR_CODES, RegistryError } from '../shared/errors.js';
+import { ERROR_CODES, RegistryError, storageError } from '../shared/errors.js';
 import { type AuthConfig, authMiddleware } from './auth/middleware.js';
 import { readOnlyMiddleware } from './auth/readonly.js';
 import { uploadLimit } from './limits.js';
@@ -84,7 +84,7 @@ function errorEnvelope(logger: Logger): Koa.Middleware {
       await next();
     } catch (err) {
       const e = toRegistryError(err);
-      if (e.status >= 500) logger.error({ err, method: ctx.method, path: ctx.path }, 'request failed');
+      if (e.status >= 500 || storageError(err)) logger.error({ err, method: ctx.method, path: ctx.path }, 'request failed');
       ctx.status = e.status;
       ctx.set(e.headers);
       ctx.body = e.envelope();
@@ -100,6 +100,8 @@ function toRegistryError(err: unknown): RegistryError {
     // The client went away mid-body; nothing was stored, and no one is listening for the answer.
     return new RegistryError('BLOB_UPLOAD_INVALID', 'the request body ended early', { status: 400 });
   }
+  const stored = storageError(err);
+  if (stored) return stored;
   const status = (err as { status?: number }).status;
   if (status === 413) return new RegistryError('SIZE_INVALID', 'request body too large', { status });
   if (status && status >= 400 && status < 500) {

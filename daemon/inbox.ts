@@ -7,7 +7,7 @@
 // one at a time; a bundle that fails changes nothing in the store (see mirror/import.ts).
 import { promises as fs } from 'node:fs';
 import { watch, type FSWatcher } from 'chokidar';
-import { exists, treeStats } from '../shared/fsx.js';
+import { exists, mkdirp, treeStats } from '../shared/fsx.js';
 import { InboxPaths, LAYOUT_FILES, LayoutPaths } from '../shared/paths.js';
 import { importBundle } from '../mirror/import.js';
 import { formatImportReport } from '../mirror/commands.js';
@@ -30,8 +30,8 @@ const BUNDLE_FILE = /\.(tar|tar\.gz|tgz)$/;
 export async function startInbox(opts: InboxOptions): Promise<Inbox> {
   const inbox = new InboxPaths(opts.dir);
   const stableMs = opts.stableMs ?? 1000;
-  await fs.mkdir(inbox.done(), { recursive: true });
-  await fs.mkdir(inbox.failed(), { recursive: true });
+  await mkdirp(inbox.done());
+  await mkdirp(inbox.failed());
   const busy = new Set<string>();
   let queue: Promise<void> = Promise.resolve();
   let closed = false;

@@ -6,7 +6,7 @@
 // entries of revisions that can no longer be pulled) are removed.
 import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
-import { atomicWrite, ensureLink, fsyncFolderOf, isCode, removeFile, removeTree, tempPath } from '../shared/fsx.js';
+import { atomicWrite, ensureLink, fsyncFolderOf, isCode, mkdirp, removeFile, removeTree, tempPath } from '../shared/fsx.js';
 import type { Paths } from '../shared/paths.js';
 import type { Finding, Repair } from './check.js';
 
@@ -53,7 +53,7 @@ async function apply(paths: Paths, r: Repair, run: string): Promise<string> {
     case 'remove-tag': {
       // Out of the tree in one rename, then deleted (its history held no valid revision).
       const doomed = tempPath(paths.tmpDir());
-      await fs.mkdir(paths.tmpDir(), { recursive: true });
+      await mkdirp(paths.tmpDir());
       try {
         await fs.rename(paths.tag(r.repository, r.tag), doomed);
       } catch (err) {
@@ -67,7 +67,7 @@ async function apply(paths: Paths, r: Repair, run: string): Promise<string> {
       return (await removeFile(r.path)) ? `removed ${paths.relative(r.path)}` : 'already gone';
     case 'quarantine': {
       const dest = paths.quarantined(run, r.path);
-      await fs.mkdir(dirname(dest), { recursive: true });
+      await mkdirp(dirname(dest));
       try {
         await fs.rename(r.path, dest);
       } catch (err) {

@@ -7,10 +7,11 @@
 // two GCs finding the same dead lock cannot both win. Liveness is judged by pid,
 // not by age: a GC may legitimately run for hours on a big store, and a dead one
 // should not block the next run for a timeout. (proper-lockfile judges by mtime
-// only, which is why it is not used here.)
+// only, which is why it is not used here.) On a disk with no space left the lock is
+// made empty, so that a GC can still run and free space.
 import { promises as fs } from 'node:fs';
-import { hostname } from 'node:os';
-import { isCode, readTextOrUndefined, removeFile, tempPath } from '../shared/fsx.js';
+import { isAlive, thisProcess } from '../shared/holder.js';
+import { isCode, mkdirp, readTextOrUndefined, removeFile, tempPath } from '../shared/fsx.js';
 import type { Paths } from '../shared/paths.js';
 
 export interface LockInfo {
@@ -37,14 +38,16 @@ export interface Lock {
 }
 
 export async function acquireLock(paths: Paths, warn: (message: string) => void): Promise<Lock> {
-  const mine = JSON.stringify({ pid: process.pid, host: hostname(), startedAt: new Date().toISOString() } satisfies LockInfo);
+  const mine = JSON.stringify({ ...thisProcess(), startedAt: new Date().toISOString() } satisfies LockInfo);
   const lock = paths.gcLock();
   for (let attempt = 0; attempt < 3; attempt++) {
     if (await createWhole(paths, lock, mine)) {
       return {
         async release() {
-          // Only our own lock: a release must never drop a lock another run took over.
-          if ((await readTextOrUndefined(lock)) === mine) await removeFile(lock);
+          // Only our own lock (or the empty one a full disk left us): a release must
+          // never drop a lock another run took over.
+          const text = await readTextOrUndefined(lock);
+          if (text === mine || text === '') await removeFile(lock);
         },
       };
     }
@@ -78,11 +81,21 @@ async function takeOver(paths: Paths, stale: string, mine: string, warn: () => v
   }
 }
 
-/** Creates `dest` with `content` in one step; false when it already exists. */
+/**
+ * Creates `dest` with `content` in one step; false when it already exists. On a disk
+ * too full for the content, `dest` is made empty instead (no data block needed): it
+ * excludes other runs just the same, which report it as unreadable.
+ */
 async function createWhole(paths: Paths, dest: string, content: string): Promise<boolean> {
-  await fs.mkdir(paths.tmpDir(), { recursive: true });
   const tmp = tempPath(paths.tmpDir());
-  await fs.writeFile(tmp, content, { flag: 'wx' });
+  try {
+    await mkdirp(paths.tmpDir());
+    await fs.writeFile(tmp, content, { flag: 'wx' });
+  } catch (err) {
+    await removeFile(tmp).catch(() => undefined);
+    if (!isCode(err, 'ENOSPC') && !isCode(err, 'EDQUOT')) throw err;
+    return createEmpty(dest);
+  }
   try {
     await fs.link(tmp, dest);
     return true;
@@ -94,22 +107,21 @@ async function createWhole(paths: Paths, dest: string, content: string): Promise
   }
 }
 
+async function createEmpty(dest: string): Promise<boolean> {
+  try {
+    await (await fs.open(dest, 'wx')).close();
+    return true;
+  } catch (err) {
+    if (isCode(err, 'EEXIST')) return false;
+    throw err;
+  }
+}
+
 function parseLock(text: string): LockInfo | undefined {
   try {
     const v = JSON.parse(text) as LockInfo;
     return Number.isSafeInteger(v.pid) && typeof v.host === 'string' ? v : undefined;
   } catch {
     return undefined;
-  }
-}
-
-/** A holder on another host cannot be checked from here, so it counts as alive. */
-function isAlive(holder: LockInfo): boolean {
-  if (holder.host !== hostname()) return true;
-  try {
-    process.kill(holder.pid, 0);
-    return true;
-  } catch (err) {
-    return isCode(err, 'EPERM');
   }
 }

@@ -99,6 +99,7 @@ export async function runGc(opts: GcOptions, hooks: GcHooks = {}): Promise<Repor
         onProgress: (done, total) => hooks.onProgress?.('sweep', done, total),
       });
       await trash.close();
+      if (trash.deletedInPlace) warn(`the disk was full: ${trash.deletedInPlace} item(s) were deleted in place, not moved aside first`);
       ({ removed, spared, interrupted } = result);
     }
     const count = (kind: ItemKind) => removed.filter((i) => i.kind === kind).length;
@@ -121,7 +122,11 @@ export async function runGc(opts: GcOptions, hooks: GcHooks = {}): Promise<Repor
       interrupted,
       warnings,
     };
-    if (!opts.dryRun) await recordGc(paths, report); // figures for /metrics, events for --notify endpoints
+    if (!opts.dryRun) {
+      // Figures for /metrics, events for --notify endpoints. What was removed is
+      // removed: a failure to record it (a disk still full) is a warning, not a failed run.
+      await recordGc(paths, report).catch((err) => warn(`could not record this run: ${(err as Error).message}`));
+    }
     return report;
   } finally {
     await lock?.release();

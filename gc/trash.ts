@@ -12,12 +12,18 @@
 //     (blob, link) or refuses the request (MANIFEST_BLOB_UNKNOWN, 404), so nothing
 //     it acknowledges relies on what the GC removed.
 // Whatever a crashed GC leaves in its trash is put back by the next GC run
-// (restoring something unreferenced is harmless; the next sweep finds it again).
+// (restoring something unreferenced is harmless; the next sweep finds it again),
+// except into a tag deleted since: that would bring back a tag with no `current`.
+//
+// On a disk with no space left, the trash's folders cannot be made: then an item is
+// deleted where it is, right after its mtime is read again. The window between that
+// read and the unlink is the price of freeing a full disk; every write that would
+// need the item fails there anyway.
 import { randomUUID } from 'node:crypto';
 import { promises as fs, type Stats, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
-import { isCode, listDir, removeTree, statOrUndefined } from '../shared/fsx.js';
-import type { Paths } from '../shared/paths.js';
+import { isCode, listDir, mkdirp, removeTree, statOrUndefined } from '../shared/fsx.js';
+import { type Paths, tagFolder } from '../shared/paths.js';
 import { statSyncOrUndefined } from '../shared/syncfs.js';
 
 export type Outcome = 'removed' | 'spared' | 'gone';
@@ -36,6 +42,8 @@ export class Trash {
    */
   private readonly deleting: Promise<void>[] = [];
   private failure: unknown;
+  /** Items deleted where they were, the disk being too full to move them aside. */
+  deletedInPlace = 0;
 
   constructor(paths: Paths) {
     this.paths = paths;
@@ -54,23 +62,34 @@ export class Trash {
     if (await inUse(before, p)) return 'spared';
     const parked = this.paths.gcTrashed(this.run, p);
     const dir = dirname(parked);
-    if (!this.made.has(dir)) {
-      mkdirSync(dir, { recursive: true });
-      this.made.add(dir);
-    }
     try {
+      if (!this.made.has(dir)) {
+        mkdirSync(dir, { recursive: true });
+        this.made.add(dir);
+      }
       renameSync(p, parked);
     } catch (err) {
       if (isCode(err, 'ENOENT')) return 'gone';
+      if (isCode(err, 'ENOSPC') || isCode(err, 'EDQUOT')) return this.deleteInPlace(p, before, inUse);
       throw err;
     }
     const after = statSync(parked);
     if (await inUse(after, parked)) {
-      await putBack(parked, p);
+      await putBack(parked, p, this.paths);
       return 'spared';
     }
     const deleted = after.isDirectory() ? removeTree(parked) : fs.unlink(parked);
     this.deleting.push(deleted.catch((err) => void (this.failure ??= err)));
+    return 'removed';
+  }
+
+  /** retire() on a full disk: the item goes where it is, unless it was used since `before`. */
+  private async deleteInPlace(p: string, before: Stats, inUse: (st: Stats, at: string) => Promise<boolean> | boolean): Promise<Outcome> {
+    const now = statSyncOrUndefined(p);
+    if (!now) return 'gone';
+    if (now.mtimeMs !== before.mtimeMs || (await inUse(now, p))) return 'spared';
+    this.deletedInPlace++;
+    rmSync(p, { recursive: true, force: true });
     return 'removed';
   }
 
@@ -108,7 +127,7 @@ export async function recoverTrash(paths: Paths): Promise<number> {
     const dir = paths.gcTrash(e.name);
     for (const top of await listDir(dir)) {
       const src = join(dir, top.name);
-      restored += await putBack(src, paths.gcRestored(e.name, src));
+      restored += await putBack(src, paths.gcRestored(e.name, src), paths);
     }
     await removeTree(dir);
   }
@@ -118,12 +137,18 @@ export async function recoverTrash(paths: Paths): Promise<number> {
 /**
  * Moves `src` back to `dest`. Where the daemon has meanwhile written `dest` anew,
  * its copy wins (content-addressed blobs and links are equal; a history entry it
- * wrote is newer); folders are merged file by file. Returns how many files moved.
+ * wrote is newer); folders are merged file by file. Nothing goes back into a tag
+ * that is no longer there. Returns how many files moved.
  */
-async function putBack(src: string, dest: string): Promise<number> {
+async function putBack(src: string, dest: string, paths: Paths): Promise<number> {
   const there = await statOrUndefined(dest);
   if (!there) {
-    await fs.mkdir(dirname(dest), { recursive: true });
+    const tag = paths.tagFolderHolding(dest);
+    if (tag && !(await statOrUndefined(tagFolder(tag).current))) {
+      await removeTree(src); // the tag was deleted since: its history goes with it
+      return 0;
+    }
+    await mkdirp(dirname(dest));
     await fs.rename(src, dest);
     return 1;
   }
@@ -133,7 +158,7 @@ async function putBack(src: string, dest: string): Promise<number> {
     return 0;
   }
   let n = 0;
-  for (const e of await listDir(src)) n += await putBack(join(src, e.name), join(dest, e.name));
+  for (const e of await listDir(src)) n += await putBack(join(src, e.name), join(dest, e.name), paths);
   await removeTree(src);
   return n;
 }

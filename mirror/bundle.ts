@@ -7,7 +7,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 import { HashingStream, sameDigest } from '../shared/digest.js';
-import { exists, readOrUndefined, removeTree, statOrUndefined } from '../shared/fsx.js';
+import { exists, mkdirp, readOrUndefined, removeTree, statOrUndefined } from '../shared/fsx.js';
 import { LAYOUT_FILES, LayoutPaths, layoutBlobEntry, partialPath, tarEntryName } from '../shared/paths.js';
 import { type Digest, digestString } from '../shared/reference.js';
 import type { OnBytes } from './progress.js';
@@ -187,9 +187,9 @@ export async function writeBundle(out: string, index: LayoutIndex, blobs: BlobSo
   await removeTree(dir);
   try {
     const layout = new LayoutPaths(dir);
-    await fs.mkdir(layout.blobsDir(), { recursive: true });
+    await mkdirp(layout.blobsDir());
     for (const b of blobs) {
-      await fs.mkdir(layout.algorithmDir(b.digest.algorithm), { recursive: true });
+      await mkdirp(layout.algorithmDir(b.digest.algorithm));
       const dest = layout.blob(b.digest);
       if ('data' in b) await fs.writeFile(dest, b.data);
       // A tar is built from the folder and the folder removed, so a hard link (no copy) is safe there.

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { resolve } from 'node:path';
 import { MAX_MANIFEST_BYTES, type Manifest, parseManifest } from '../shared/manifest.js';
-import { removeTree } from '../shared/fsx.js';
+import { mkdirp, removeTree } from '../shared/fsx.js';
 import { type Digest, digestString, isDigest, isName, isTag, parseDigest } from '../shared/reference.js';
 import { openRegistry, type Registry } from '../daemon/store/index.js';
 import { prepareRoot } from '../daemon/startup.js';
@@ -67,7 +67,7 @@ export async function importBundle(opts: ImportOptions): Promise<ImportReport> {
   await prepareRoot(reg.paths);
   const run = `${process.pid}-${randomUUID()}`;
   const staging = reg.paths.importStaging(run);
-  await fs.mkdir(staging, { recursive: true });
+  await mkdirp(staging);
   try {
     const reader = await openBundle(resolve(opts.source), (d) => reg.paths.stagedBlob(run, d), opts.onBytes);
     const plan = await verify(reg, reader, opts.repository);
@@ -187,7 +187,16 @@ async function commit(reg: Registry, plan: Plan, source: string): Promise<Import
  * current one was tagged later, so bundles imported out of order still converge
  * and importing a bundle twice writes nothing.
  */
+/**
+ * Writes a tag's imported history and moves `current`, under the tag's lock when the
+ * tag exists (a new tag has no folder to lock yet).
+ */
 async function applyTag(reg: Registry, repo: string, tag: string, entries: PlannedTagEntry[]): Promise<{ moved: boolean; written: number }> {
+  const locked = await reg.repos.withTagLock(repo, tag, () => applyTagUnlocked(reg, repo, tag, entries));
+  return locked?.value ?? applyTagUnlocked(reg, repo, tag, entries);
+}
+
+async function applyTagUnlocked(reg: Registry, repo: string, tag: string, entries: PlannedTagEntry[]): Promise<{ moved: boolean; written: number }> {
   const { repos } = reg;
   const now = new Date().toISOString();
   const local = new Map((await repos.tagHistory(repo, tag)).map((e) => [digestString(e.digest), e.taggedAt]));

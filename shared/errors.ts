@@ -52,3 +52,17 @@ export class RegistryError extends Error {
     return { errors: [{ code: this.code, message: this.message, detail: this.detail ?? null }] };
   }
 }
+
+/**
+ * The answer to a refusal of the filesystem that the client should hear about, or
+ * undefined: out of space or quota is `507 Insufficient Storage`, a store mounted
+ * read-only is refused as `--read-only` refuses writes. Neither stored anything.
+ */
+export function storageError(err: unknown): RegistryError | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new RegistryError('UNKNOWN', 'the registry is out of space: nothing was stored; free space (cairn gc) and try again', { status: 507 });
+  }
+  if (code === 'EROFS') return new RegistryError('UNSUPPORTED', "the registry's storage is read-only: pulls work, writes cannot");
+  return undefined;
+}

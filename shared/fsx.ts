@@ -19,7 +19,7 @@
 // Price of the inline reads: on a filesystem whose metadata reads are slow (NFS), they
 // hold the loop.
 import { randomUUID } from 'node:crypto';
-import { closeSync, constants, fdatasync, fsync, open, openSync, promises as fs, utimesSync, write, writev } from 'node:fs';
+import { close, closeSync, constants, fdatasync, fsync, open, openSync, promises as fs, utimesSync, write, writev } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { durability } from './durability.js';
@@ -34,6 +34,7 @@ export const writeFd = promisify(write);
 export const writevFd = promisify(writev);
 export const fsyncFd = promisify(fsync);
 export const fdatasyncFd = promisify(fdatasync);
+export const closeFd = promisify(close);
 
 /** Opens `p` (inline: no journal), fsyncs it through the pool, closes it. */
 async function syncOpened(p: string, flags: number | string): Promise<void> {
@@ -114,7 +115,7 @@ export async function fsyncDirs(dirs: string[]): Promise<void> {
  * made durable by its first chunk).
  */
 export async function makeFolder(dir: string, opts: { nameLater?: boolean } = {}): Promise<void> {
-  const first = await fs.mkdir(dir, { recursive: true });
+  const first = await mkdirp(dir);
   if (first === undefined || (opts.nameLater && first === dir)) return;
   await syncNewFolders(first, opts.nameLater ? dirname(dir) : dir);
 }
@@ -127,6 +128,23 @@ export async function makeFolder(dir: string, opts: { nameLater?: boolean } = {}
 export async function fsyncNewFolders(dirs: string[]): Promise<void> {
   if (durability().newFoldersFollow) return;
   await Promise.all(dirs.map((d) => fsyncDir(d)));
+}
+
+/**
+ * mkdir -p; the first folder it made, if any. fs.promises.mkdir's recursive mode
+ * reports any failure to make a folder (ENOSPC, EDQUOT, EROFS) as ENOENT; then the
+ * first missing folder is made alone, which throws the real cause.
+ */
+export async function mkdirp(dir: string, mode?: number): Promise<string | undefined> {
+  try {
+    return await fs.mkdir(dir, { recursive: true, mode });
+  } catch (err) {
+    if (!isCode(err, 'ENOENT')) throw err;
+    let missing = dir;
+    while (dirname(missing) !== missing && !statSyncOrUndefined(dirname(missing))) missing = dirname(missing);
+    await fs.mkdir(missing, { mode }); // the real error
+    return fs.mkdir(dir, { recursive: true, mode }); // made meanwhile: go on
+  }
 }
 
 /** After a mkdir -p that made `first` … `last`: fsyncs the folders that hold their names, where that is needed. */
@@ -172,7 +190,7 @@ export async function atomicWriteAll(tmpDir: string, files: [dest: string, data:
     for (const [i, [dest]] of files.entries()) await renameMakingParent(temps[i]!, dest);
     if (!mayDefer(opts)) await fsyncDirs(files.map(([dest]) => dirname(dest)));
   } catch (err) {
-    await Promise.all(temps.map((t) => removeFile(t)));
+    await Promise.all(temps.map((t) => removeFile(t).catch(() => undefined))); // the cause is err, not a failed clean-up
     throw err;
   }
 }
@@ -288,6 +306,8 @@ export async function touch(p: string): Promise<boolean> {
     return true;
   } catch (err) {
     if (absent(err)) return false;
+    // A read-only store: nothing can remove the file either, so it is there to rely on.
+    if (isCode(err, 'EROFS')) return true;
     throw err;
   }
 }

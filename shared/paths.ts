@@ -8,6 +8,7 @@
 //       _revisions/<alg>/<hex>                     revision link; content: its media type
 //       _tags/<tag>/current                        digest the tag points at now
 //       _tags/<tag>/index/<alg>/<hex>              every revision the tag held; content: ISO time
+//       _tags/<tag>/lock                           held while `current` moves (JSON: host, pid, id)
 //       _layers/<alg>/<hex>                        blobs this repository may serve (empty link)
 //       _referrers/<alg>/<subject hex>/<alg>/<hex> manifests whose `subject` is that digest
 //       _uploads/<uuid>/{data,state}               an upload in progress
@@ -51,6 +52,7 @@ export function tagFolder(dir: string) {
   const index = join(dir, 'index');
   return {
     current: join(dir, 'current'),
+    lock: join(dir, 'lock'),
     index,
     entryDir: (d: Digest) => join(index, d.algorithm),
     entry: (d: Digest) => {
@@ -102,6 +104,9 @@ export class Paths {
   }
   tagCurrent(name: string, tag: string): string {
     return tagFolder(this.tag(name, tag)).current;
+  }
+  tagLock(name: string, tag: string): string {
+    return tagFolder(this.tag(name, tag)).lock;
   }
   tagIndexDir(name: string, tag: string): string {
     return tagFolder(this.tag(name, tag)).index;
@@ -181,6 +186,13 @@ export class Paths {
   /** Where a gc run parks `p` (a path inside the root): the same relative path under its trash folder. */
   gcTrashed(run: string, p: string): string {
     return join(this.gcTrash(run), this.relative(p));
+  }
+  /** The tag folder (`repositories/<name>/_tags/<tag>`) that is or holds a path inside the root, if any. */
+  tagFolderHolding(p: string): string | undefined {
+    const parts = this.relative(p).split(sep);
+    const at = parts.indexOf('_tags', 2); // repositories/<at least one component>/_tags
+    if (parts[0] !== 'repositories' || at < 0 || parts.length < at + 2 || !isTag(parts[at + 1]!)) return undefined;
+    return join(this.root, ...parts.slice(0, at + 2));
   }
   /** `p` back from its place under a gc run's trash folder. */
   gcRestored(run: string, trashed: string): string {

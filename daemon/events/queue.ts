@@ -5,8 +5,7 @@
 // refused ones move to events/failed/<endpoint>/ with the reason. Daemon and
 // `cairn gc` both queue here; the daemon delivers.
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
-import { atomicWrite, listDir, readTextOrUndefined, removeFile } from '../../shared/fsx.js';
+import { atomicWrite, listDir, mkdirp, readTextOrUndefined, removeFile } from '../../shared/fsx.js';
 import { type Paths, isEndpointName, isEventId } from '../../shared/paths.js';
 import type { Endpoint } from './config.js';
 import type { RegistryEvent } from './envelope.js';
@@ -150,7 +149,7 @@ export class EventQueue {
 
   /** Writes the endpoints' names and filters, so `cairn gc` queues for the same endpoints. */
   async saveEndpoints(endpoints: EndpointFilter[]): Promise<void> {
-    await fs.mkdir(this.paths.eventsDir(), { recursive: true });
+    await mkdirp(this.paths.eventsDir());
     const data = endpoints.map(({ name, filters }) => ({ name, filters }));
     await atomicWrite(this.paths.tmpDir(), this.paths.eventEndpoints(), JSON.stringify({ endpoints: data }, null, 2));
   }

@@ -126,8 +126,8 @@ export class CachedRepositories extends Repositories {
     return [...tags];
   }
 
-  override async setTag(name: string, tag: string, d: Digest, at?: Date): Promise<void> {
-    await super.setTag(name, tag, d, at);
+  override async setTag(name: string, tag: string, d: Digest): Promise<void> {
+    await super.setTag(name, tag, d);
     this.tags.delete(tagKey(name, tag));
     this.noteRepository(name);
   }

@@ -71,8 +71,7 @@ export class ManifestStore {
       if (!linked) await this.repos.linkRevision(name, digest, manifest.mediaType);
     }
     if (manifest.subject) await this.repos.linkReferrer(name, manifest.subject, digest, { sync: false });
-    const now = new Date();
-    for (const tag of tags) await this.repos.setTag(name, tag, digest, now);
+    for (const tag of tags) await this.repos.setTag(name, tag, digest);
     // Every PUT ends with an fsync after all it wrote or found in place: what it found
     // may be a concurrent identical PUT's renames, not yet synced, and this 201 must
     // not get ahead of them. One fsync commits every rename before it (fsx.atomicWriteAll);
@@ -157,30 +156,38 @@ export class ManifestStore {
   async deleteRevision(name: string, digest: Digest): Promise<void> {
     const r = await this.revision(name, digest);
     for (const tag of await this.repos.listTags(name)) {
-      const current = await this.repos.tagCurrent(name, tag);
-      if (current && sameDigest(current, digest)) await this.repos.removeTag(name, tag);
-      else await this.repos.dropFromHistory(name, tag, digest);
+      await this.repos.withTagLock(name, tag, async () => {
+        const current = await this.repos.tagCurrent(name, tag);
+        if (current && sameDigest(current, digest)) await this.repos.removeTag(name, tag);
+        else await this.repos.dropFromHistory(name, tag, digest);
+      });
     }
     await this.unlink(name, r);
   }
 
   /** DELETE …/manifests/<tag>/<digest>: drop from this tag's history; fall back if it was current. */
   async deleteFromTag(name: string, tag: string, digest: Digest): Promise<void> {
-    if (!(await this.repos.inTagHistory(name, tag, digest))) {
-      throw unknownManifest(`${name}:${tag}@${digestString(digest)}`, 'is not in the history of that tag');
-    }
-    await this.repos.dropFromHistory(name, tag, digest);
-    const current = await this.repos.tagCurrent(name, tag);
-    if (current && !sameDigest(current, digest)) return;
-    const [newest] = await this.repos.tagHistory(name, tag);
-    if (newest) await this.repos.pointTag(name, tag, newest.digest);
-    else await this.repos.removeTag(name, tag);
+    const notInHistory = () => unknownManifest(`${name}:${tag}@${digestString(digest)}`, 'is not in the history of that tag');
+    const done = await this.repos.withTagLock(name, tag, async () => {
+      if (!(await this.repos.inTagHistory(name, tag, digest))) throw notInHistory();
+      await this.repos.dropFromHistory(name, tag, digest);
+      const current = await this.repos.tagCurrent(name, tag);
+      if (current && !sameDigest(current, digest)) return;
+      const [newest] = await this.repos.tagHistory(name, tag);
+      if (newest) await this.repos.pointTag(name, tag, newest.digest);
+      else await this.repos.removeTag(name, tag);
+    });
+    if (!done) throw notInHistory();
   }
 
   /** DELETE …/manifests/<tag>: remove the tag; unlink revisions no other tag's history holds. */
   async deleteTag(name: string, tag: string): Promise<void> {
-    const history = await this.repos.tagHistory(name, tag);
-    if (!(await this.repos.removeTag(name, tag))) throw unknownManifest(`${name}:${tag}`);
+    const removed = await this.repos.withTagLock(name, tag, async () => {
+      const history = await this.repos.tagHistory(name, tag);
+      return (await this.repos.removeTag(name, tag)) ? history : undefined;
+    });
+    const history = removed?.value;
+    if (!history) throw unknownManifest(`${name}:${tag}`);
     const others = await this.repos.listTags(name);
     for (const { digest } of history) {
       const held = await Promise.all(others.map((t) => this.repos.inTagHistory(name, t, digest)));

@@ -1,12 +1,15 @@
 // Writing a repository's links: revisions, tags and their histories, layers,
 // referrers. Reads come from the shared Tree. Order matters for crash safety:
-// a tag's history entry is written before `current` moves to it.
+// a tag's history entry is written before `current` moves to it. A tag that exists
+// moves only under its lock (taglock.ts), so its history's order is the order in
+// which `current` moved.
 import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
-import { atomicWrite, atomicWriteAll, ensureLink, exists, fsyncDir, fsyncFolderOf, fsyncNewFolders, isCode, removeFile, removeTree, renameMakingParent, tempPath, touch, writeNewFile } from '../../shared/fsx.js';
+import { atomicWrite, atomicWriteAll, ensureLink, exists, fsyncDir, fsyncFolderOf, fsyncNewFolders, isCode, mkdirp, readTextOrUndefined, removeFile, removeTree, renameMakingParent, tempPath, touch, writeNewFile } from '../../shared/fsx.js';
 import { tagFolder } from '../../shared/paths.js';
 import { Tree } from '../../shared/layout.js';
 import { type Digest, digestString } from '../../shared/reference.js';
+import { withTagLock } from './taglock.js';
 
 export class Repositories extends Tree {
   /**
@@ -83,17 +86,43 @@ export class Repositories extends Tree {
   }
 
   /**
-   * Moves a tag to a revision: history entry (with the time) first, then `current`.
-   * Always ends with an fsync, which makes what the caller renamed before durable too
-   * (ManifestStore.put leaves a new revision's fsync to it).
+   * Moves a tag to a revision: history entry first, then `current`. A new tag is
+   * created whole; an existing one moves under its lock, stamped later than the entry
+   * of the revision it leaves, so the newest entry is always `current`, whatever the
+   * clocks of the hosts on the root say. Always ends with an fsync, which makes what
+   * the caller renamed before durable too (ManifestStore.put leaves a new revision's
+   * fsync to it).
    */
-  async setTag(name: string, tag: string, d: Digest, at: Date = new Date()): Promise<void> {
-    const tmp = this.paths.tmpDir();
-    if (await this.createTag(name, tag, d, at)) return;
-    await atomicWriteAll(tmp, [
-      [this.paths.tagIndexEntry(name, tag, d), at.toISOString()], // the history entry first, then `current`
-      [this.paths.tagCurrent(name, tag), digestString(d)],
-    ]);
+  async setTag(name: string, tag: string, d: Digest): Promise<void> {
+    for (;;) {
+      if (await this.createTag(name, tag, d, new Date())) return;
+      const moved = await this.withTagLock(name, tag, async () => {
+        const at = await this.nextStamp(name, tag);
+        await atomicWriteAll(this.paths.tmpDir(), [
+          [this.paths.tagIndexEntry(name, tag, d), at.toISOString()], // the history entry first, then `current`
+          [this.paths.tagCurrent(name, tag), digestString(d)],
+        ]);
+      });
+      if (moved) return;
+      // The tag was removed between the two: create it again.
+    }
+  }
+
+  /**
+   * Runs `fn` holding the tag's lock, for a change of its `current` or history made
+   * of several steps (a rollback, a removal). Undefined when the tag does not exist.
+   */
+  async withTagLock<T>(name: string, tag: string, fn: () => Promise<T>): Promise<{ value: T } | undefined> {
+    return withTagLock(this.paths.tagLock(name, tag), fn);
+  }
+
+  /** Now, or just after the time of the revision `current` names, whichever is later. */
+  private async nextStamp(name: string, tag: string): Promise<Date> {
+    const now = Date.now();
+    const current = await this.tagCurrent(name, tag);
+    const text = current && (await readTextOrUndefined(this.paths.tagIndexEntry(name, tag, current)));
+    const last = text ? Date.parse(text.trim()) : NaN;
+    return new Date(Number.isFinite(last) && last >= now ? last + 1 : now);
   }
 
   /**
@@ -116,7 +145,7 @@ export class Repositories extends Tree {
     let moved = false;
     try {
       // One mkdir each, not mkdir -p of the deepest: that fails twice on the way up first.
-      await fs.mkdir(staged, { recursive: true }); // tmp/ is nearly always there: one call
+      await mkdirp(staged); // tmp/ is nearly always there: one call
       await Promise.all([
         writeNewFile(files.current, digestString(d)),
         (async () => {
@@ -153,7 +182,7 @@ export class Repositories extends Tree {
   async removeTag(name: string, tag: string): Promise<boolean> {
     const doomed = tempPath(this.paths.tmpDir());
     try {
-      await fs.mkdir(this.paths.tmpDir(), { recursive: true });
+      await mkdirp(this.paths.tmpDir());
       await fs.rename(this.paths.tag(name, tag), doomed);
     } catch (err) {
       if (isCode(err, 'ENOENT')) return false;
@@ -171,6 +200,8 @@ async function renameFolder(src: string, dest: string): Promise<boolean> {
     return true;
   } catch (err) {
     if (isCode(err, 'ENOTEMPTY') || isCode(err, 'EEXIST')) return false;
+    // sshfs (SFTP) answers a rename onto an existing folder with EPERM.
+    if (isCode(err, 'EPERM') && (await exists(dest))) return false;
     throw err;
   }
 }

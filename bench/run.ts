@@ -13,6 +13,7 @@ import { gcScenario } from './gc.js';
 import { manifestGets } from './manifests.js';
 import { type Context, type Row, row, sizes } from './scenario.js';
 import { requireDistribution, startCairn, startDistribution, tempBase } from './servers.js';
+import { signinFlood } from './signin.js';
 import { type Meta, renderTable } from './table.js';
 import { PAGE, smallImages, tagsScenario } from './tags.js';
 
@@ -22,6 +23,7 @@ const SCENARIOS: Record<string, (ctx: Context) => Promise<Row[]>> = {
   small: smallImages,
   tags: tagsScenario,
   'same-blob': sameBlob,
+  signin: signinFlood, // servers of its own, with auth on
   gc: gcScenario, // last: it collects what the others pushed
 };
 
@@ -56,7 +58,7 @@ const distribution = await startDistribution(base);
 const rows: Row[] = [];
 let ceilingsEnd: Ceilings = ceilings;
 try {
-  const ctx: Context = { cairn, distribution, sizes: s, ceilings, log, cpuProfDir: argv['cpu-prof'] };
+  const ctx: Context = { cairn, distribution, sizes: s, ceilings, log, base, cpuProfDir: argv['cpu-prof'] };
   for (const [name, scenario] of Object.entries(SCENARIOS)) {
     if (argv.only && !argv.only.includes(name)) continue;
     log(`${name}…`);

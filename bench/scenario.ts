@@ -39,6 +39,8 @@ export interface Context {
   /** Measured before the scenarios; the targets use these. */
   ceilings: Ceilings;
   log: (msg: string) => void;
+  /** The run's temp folder: scenarios that start servers of their own put them here. */
+  base: string;
   /** Set with --cpu-prof: one-shot Cairn commands (gc) are profiled too. */
   cpuProfDir?: string;
 }

@@ -63,21 +63,26 @@ export interface CairnOptions {
   cpuProfDir?: string;
   /** More flags for Cairn's node (an A/B of V8 or libuv settings). */
   nodeArgs?: string[];
+  /** More `cairn serve` flags (--auth …). */
+  serveArgs?: string[];
+  /** The root's folder name under `base` (default cairn-root). */
+  rootName?: string;
 }
 
 export async function startCairn(base: string, opts: CairnOptions = {}): Promise<Server> {
-  const root = join(base, 'cairn-root');
+  const root = join(base, opts.rootName ?? 'cairn-root');
   const port = await freePort();
   const prof = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
-  const args = [...prof, ...(opts.nodeArgs ?? []), CLI, 'serve', '--root', root, '--listen', `127.0.0.1:${port}`, '--log-level', 'silent'];
+  const args = [...prof, ...(opts.nodeArgs ?? []), CLI, 'serve', '--root', root, '--listen', `127.0.0.1:${port}`, '--log-level', 'silent', ...(opts.serveArgs ?? [])];
   return managed('cairn', root, port, () => spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] }));
 }
 
-export async function startDistribution(base: string): Promise<Server> {
-  const root = join(base, 'distribution-root');
+/** `extra`: more top-level config lines (an `auth:` section). */
+export async function startDistribution(base: string, opts: { extra?: string[]; rootName?: string } = {}): Promise<Server> {
+  const root = join(base, opts.rootName ?? 'distribution-root');
   await mkdir(root, { recursive: true });
   const port = await freePort();
-  const config = join(base, 'distribution.yml');
+  const config = join(base, `${opts.rootName ?? 'distribution'}.yml`);
   // The brief's config plus the in-memory blob descriptor cache of Debian's stock
   // /etc/docker/registry/config.yml: Distribution as people run it, not handicapped.
   await writeFile(
@@ -97,6 +102,7 @@ export async function startDistribution(base: string): Promise<Server> {
       '    blobdescriptor: inmemory',
       'http:',
       `  addr: 127.0.0.1:${port}`,
+      ...(opts.extra ?? []),
       '',
     ].join('\n'),
   );
@@ -160,7 +166,7 @@ async function waitReady(url: string, died: () => boolean, stderr: () => string,
     try {
       const res = await fetch(`${url}/v2/`);
       await res.arrayBuffer();
-      if (res.status === 200) return;
+      if (res.status === 200 || res.status === 401) return; // 401: up, with auth on
     } catch {
       // not listening yet
     }

@@ -120,6 +120,7 @@ export async function gc(argv: GcArgs): Promise<void> {
 }
 
 const LABELS: Record<PlanItem['kind'], string> = {
+  tag: 'attached tag',
   'history-entry': 'history entry',
   revision: 'revision',
   'referrer-link': 'referrer link',
@@ -144,6 +145,7 @@ export function formatReport(r: Report): string {
   const parts = [
     `${r.revisionsRemoved} revision(s)`,
     `${r.blobsRemoved} blob(s)`,
+    `${r.tagsRemoved} attached tag(s)`,
     `${r.historyEntriesRemoved} history entr${r.historyEntriesRemoved === 1 ? 'y' : 'ies'}`,
     `${r.layerLinksRemoved} layer link(s)`,
     `${r.referrerLinksRemoved} referrer link(s)`,

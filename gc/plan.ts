@@ -2,9 +2,9 @@
 // keep-lists and the options, compute what is kept and why, and what goes and why.
 // Nothing here reads or writes the filesystem, so the plan a --dry-run prints is
 // exactly the one a real run hands to the sweep.
-import type { Inventory, RepositoryInfo } from './inventory.js';
+import type { Inventory, RepositoryInfo, TagInfo } from './inventory.js';
 import type { KeepEntry } from './keeplist.js';
-import { digestString } from '../shared/reference.js';
+import { digestString, isDigest } from '../shared/reference.js';
 
 export interface PlanOptions {
   keepHistory: number;
@@ -13,7 +13,7 @@ export interface PlanOptions {
   uploadTtlMs: number;
 }
 
-export type ItemKind = 'history-entry' | 'revision' | 'referrer-link' | 'layer-link' | 'blob' | 'signatures' | 'upload';
+export type ItemKind = 'tag' | 'history-entry' | 'revision' | 'referrer-link' | 'layer-link' | 'blob' | 'signatures' | 'upload';
 
 /** One thing the sweep removes. `mtimeMs` is what the mark saw; a changed mtime at sweep time spares the item. */
 export interface PlanItem {
@@ -62,7 +62,7 @@ export function freshSince(markMs: number, graceMs: number): number {
   return markMs - graceMs - CLOCK_TICK_MS;
 }
 
-export const SWEEP_ORDER: ItemKind[] = ['history-entry', 'revision', 'referrer-link', 'layer-link', 'blob', 'signatures', 'upload'];
+export const SWEEP_ORDER: ItemKind[] = ['tag', 'history-entry', 'revision', 'referrer-link', 'layer-link', 'blob', 'signatures', 'upload'];
 
 /** `now` is when the mark began: before the inventory was read, not after. */
 export function makePlan(inv: Inventory, keep: KeepEntry[], opts: PlanOptions, now: number): Plan {
@@ -79,7 +79,20 @@ export function makePlan(inv: Inventory, keep: KeepEntry[], opts: PlanOptions, n
   let keptRevisions = 0;
 
   for (const repo of inv.repositories) {
-    const kept = markRepository(repo, inv, keepByRepo.get(repo.name) ?? [], opts, now, fresh, warnings);
+    const { kept, dropped } = markRepository(repo, inv, keepByRepo.get(repo.name) ?? [], opts, now, fresh, warnings);
+    for (const t of dropped) {
+      items.push({
+        kind: 'tag',
+        ref: `${repo.name}:${t.tag}`,
+        repository: repo.name,
+        tag: t.tag,
+        digest: t.current,
+        subject: attachedSubject(t.tag),
+        bytes: 0,
+        reason: `attached to ${attachedSubject(t.tag)}, which is removed`,
+        mtimeMs: t.currentMtimeMs,
+      });
+    }
     keptRevisions += kept.size;
     const repoBlobs = new Set<string>();
     for (const d of kept) {
@@ -93,6 +106,7 @@ export function makePlan(inv: Inventory, keep: KeepEntry[], opts: PlanOptions, n
     }
 
     for (const t of repo.tags) {
+      if (dropped.includes(t)) continue; // its history goes with it
       for (const h of t.history) {
         // The current revision's entry always stays, even if the revision was linked
         // after the inventory listed revisions (a push racing the mark).
@@ -221,7 +235,21 @@ export function makePlan(inv: Inventory, keep: KeepEntry[], opts: PlanOptions, n
   };
 }
 
-/** The revisions of one repository that stay: the roots of SPEC §4, then their closure. */
+/**
+ * A tag that cosign attaches to a manifest (`sha256-<hex>.sig`, `.att`, `.sbom`):
+ * the digest it is attached to, else undefined. Such a tag is no root of its own: it
+ * stays while that manifest stays (as a referrer would), and goes with it.
+ */
+export function attachedSubject(tag: string): string | undefined {
+  const m = /^(sha256|sha512)-([a-f0-9]+)\.(sig|att|sbom)$/.exec(tag);
+  const d = m && `${m[1]}:${m[2]}`;
+  return d && isDigest(d) ? d : undefined;
+}
+
+/**
+ * The revisions of one repository that stay: the roots of the GC rules, then their
+ * closure; and the attached tags (attachedSubject) whose manifest does not stay.
+ */
 function markRepository(
   repo: RepositoryInfo,
   inv: Inventory,
@@ -230,21 +258,25 @@ function markRepository(
   now: number,
   fresh: (mtimeMs: number) => boolean,
   warnings: string[],
-): Set<string> {
+): { kept: Set<string>; dropped: TagInfo[] } {
   const roots: string[] = [];
   for (const r of repo.revisions.values()) {
     // Created or re-pushed within the grace period: a push may still be relying on it.
     if (fresh(r.mtimeMs)) roots.push(r.digest);
   }
-  for (const t of repo.tags) {
-    if (t.current) roots.push(t.current);
+  const tagRoots = (t: TagInfo): string[] => {
+    const out = t.current ? [t.current] : [];
     t.history.forEach((h, i) => {
       const taggedMs = Date.parse(h.taggedAt);
-      if (i < opts.keepHistory) roots.push(h.digest);
-      else if (opts.keepWithinMs !== undefined && now - taggedMs < opts.keepWithinMs) roots.push(h.digest);
-      else if (fresh(h.mtimeMs)) roots.push(h.digest);
+      if (i < opts.keepHistory) out.push(h.digest);
+      else if (opts.keepWithinMs !== undefined && now - taggedMs < opts.keepWithinMs) out.push(h.digest);
+      else if (fresh(h.mtimeMs)) out.push(h.digest);
     });
-  }
+    return out;
+  };
+  // A tag moved within the grace period is a root whatever its name: a signature may be pushed before its image's tag moves.
+  let attached = repo.tags.filter((t) => attachedSubject(t.tag) !== undefined && !fresh(t.currentMtimeMs));
+  for (const t of repo.tags) if (!attached.includes(t)) roots.push(...tagRoots(t));
   for (const k of keep) {
     const d = k.digest ? digestString(k.digest) : repo.tags.find((t) => t.tag === k.tag)?.current;
     if (!d) warnings.push(`${k.source}: ${k.name}:${k.tag} is not a tag of ${k.name}; nothing kept for it`);
@@ -267,18 +299,27 @@ function markRepository(
   // revisions (a push beside the GC): not worth a warning, and the sweep's rescan protects it.
   const movedSinceMark = new Set(repo.tags.filter((t) => t.current && t.currentMtimeMs >= freshSince(now, 0)).map((t) => t.current));
   const kept = new Set<string>();
-  const queue = [...roots];
-  while (queue.length) {
-    const d = queue.pop()!;
-    if (kept.has(d)) continue;
-    if (!repo.revisions.has(d)) {
-      if (roots.includes(d) && !movedSinceMark.has(d)) warnings.push(`${repo.name}@${d} is a root (tag, keep-list or history) but not a revision of ${repo.name}`);
-      continue;
+  const close = (queue: string[]) => {
+    while (queue.length) {
+      const d = queue.pop()!;
+      if (kept.has(d)) continue;
+      if (!repo.revisions.has(d)) {
+        if (roots.includes(d) && !movedSinceMark.has(d)) warnings.push(`${repo.name}@${d} is a root (tag, keep-list or history) but not a revision of ${repo.name}`);
+        continue;
+      }
+      kept.add(d);
+      queue.push(...(inv.manifests.get(d)?.children ?? []), ...(referrers.get(d) ?? []));
     }
-    kept.add(d);
-    queue.push(...(inv.manifests.get(d)?.children ?? []), ...(referrers.get(d) ?? []));
+  };
+  close([...roots]);
+  // Attached tags follow their manifest, until none is added (a signature of a signature).
+  for (let added = true; added; ) {
+    const follow = attached.filter((t) => kept.has(attachedSubject(t.tag)!));
+    added = follow.length > 0;
+    attached = attached.filter((t) => !follow.includes(t));
+    close(follow.flatMap(tagRoots));
   }
-  return kept;
+  return { kept, dropped: attached };
 }
 
 /** Keep-list entries by repository; entries naming no repository only warn (outside lists lag behind). */

@@ -41,6 +41,8 @@ export interface Report {
   bytesFreed: number;
   revisionsRemoved: number;
   blobsRemoved: number;
+  /** Tags cosign attaches to a manifest (`sha256-<hex>.sig`) that went with it. */
+  tagsRemoved: number;
   historyEntriesRemoved: number;
   referrerLinksRemoved: number;
   layerLinksRemoved: number;
@@ -111,6 +113,7 @@ export async function runGc(opts: GcOptions, hooks: GcHooks = {}): Promise<Repor
       bytesFreed: removed.reduce((n, i) => n + i.bytes, 0),
       revisionsRemoved: count('revision'),
       blobsRemoved: count('blob'),
+      tagsRemoved: count('tag'),
       historyEntriesRemoved: count('history-entry'),
       referrerLinksRemoved: count('referrer-link'),
       layerLinksRemoved: count('layer-link'),

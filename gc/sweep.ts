@@ -1,5 +1,5 @@
 // Carrying out a plan, in an order that never leaves a reference to something
-// missing: tag-history entries, then revision links, then referrer links (what
+// missing: attached tags whose manifest goes, tag-history entries, then revision links, then referrer links (what
 // points at revisions), then layer links, then blobs (what links point at), then
 // orphaned signatures and stale uploads. A crash between any two steps leaves a
 // valid tree that the next run finishes. Blobs no revision referenced at the mark
@@ -23,6 +23,7 @@
 //     blobs and layer links, whatever the mtimes say;
 //   - a referrer link goes only if its revision is still unlinked after the move.
 import type { Stats } from 'node:fs';
+import { join } from 'node:path';
 import { listDigestsSync, listTagsSync, walkNamesSync } from '../shared/layout.js';
 import type { Paths } from '../shared/paths.js';
 import { digestString, parseDigest } from '../shared/reference.js';
@@ -118,6 +119,13 @@ async function sweepItem(paths: Paths, trash: Trash, item: PlanItem, opts: Sweep
   const d = item.digest ? parseDigest(item.digest) : undefined;
   let outcome: string;
   switch (item.kind) {
+    case 'tag': {
+      // An attached tag: it stays if it moved since the mark, or its manifest is linked again.
+      const subject = paths.revision(item.repository!, parseDigest(item.subject!));
+      const moved = (at: string) => statSyncOrUndefined(join(at, 'current'))?.mtimeMs !== item.mtimeMs;
+      outcome = await trash.retire(paths.tag(item.repository!, item.tag!), (_st, at) => moved(at) || statSyncOrUndefined(subject) !== undefined);
+      break;
+    }
     case 'history-entry': {
       // The tag may have moved back to this revision since the mark: then its entry stays.
       const current = () => readTextSyncOrUndefined(paths.tagCurrent(item.repository!, item.tag!))?.trim() === item.digest;

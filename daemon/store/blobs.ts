@@ -67,7 +67,7 @@ export class BlobStore {
       moved = await this.adopt(tmp, digest, { synced: true, link: link && (() => link(digest)) });
       return { digest, size: sink.bytes };
     } finally {
-      if (!moved) await removeFile(tmp);
+      if (!moved) await removeFile(tmp).catch(() => undefined); // the cause is what failed above, not the clean-up
     }
   }
 

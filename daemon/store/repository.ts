@@ -160,7 +160,7 @@ export class Repositories extends Tree {
       await fsyncDir(this.paths.tagsDir(name));
       return true;
     } finally {
-      if (!moved) await removeTree(staged);
+      if (!moved) await removeTree(staged).catch(() => undefined); // the cause is what failed above, not the clean-up
     }
   }
 

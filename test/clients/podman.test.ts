@@ -7,9 +7,9 @@ import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Client } from './helpers/client.js';
-import { daemonForFile } from './helpers/daemon.js';
-import { realImage, writeOciLayout } from './helpers/images.js';
+import { Client } from '../helpers/client.js';
+import { daemonForFile } from '../helpers/daemon.js';
+import { realImage, writeOciLayout } from '../helpers/images.js';
 
 const d = daemonForFile();
 const c = new Client(d);

@@ -1,4 +1,4 @@
-// End to end with the real skopeo (issue 2 "Tests"): push two revisions of one tag,
+// End to end with the real skopeo: push two revisions of one tag,
 // read both back by digest, check the tag history, copy the old revision out and
 // compare bytes, round-trip a Docker schema2 conversion, delete by digest.
 import assert from 'node:assert/strict';
@@ -7,10 +7,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { MediaTypes } from '../shared/manifest.js';
-import { startDaemon, type TestDaemon } from './helpers/daemon.js';
-import { realImage, sha256, writeOciLayout, type Built } from './helpers/images.js';
-import { assertOciError, rawRequest } from './helpers/raw.js';
+import { MediaTypes } from '../../shared/manifest.js';
+import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { realImage, sha256, writeOciLayout, type Built } from '../helpers/images.js';
+import { assertOciError, rawRequest } from '../helpers/raw.js';
 
 const SKOPEO = process.env.SKOPEO ?? 'skopeo';
 

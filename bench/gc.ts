@@ -119,8 +119,8 @@ async function distributionGc(ctx: Context, s: Server, keep: string): Promise<Ou
   const revisionsBefore = await countRevisions(s);
   const blobsBefore = await countBlobs(s);
   await s.stop(); // "the registry must be stopped or in read-only mode" during garbage-collect
-  const run = await timed(() => runChild('docker-registry', ['garbage-collect', '--delete-untagged', s.config!], false));
-  if (run.value.code !== 0) throw new Error(`docker-registry garbage-collect exited ${run.value.code}: ${run.value.stderr.slice(-2000)}`);
+  const run = await timed(() => runChild(s.binary!, ['garbage-collect', '--delete-untagged', s.config!], false));
+  if (run.value.code !== 0) throw new Error(`${s.binary} garbage-collect exited ${run.value.code}: ${run.value.stderr.slice(-2000)}`);
   const revisionsAfter = await countRevisions(s);
   const blobsAfter = await countBlobs(s);
   await s.restart();

@@ -1,7 +1,7 @@
 // What every scenario shares: the two servers, the sizes (full or --quick), the
 // ceilings measured earlier in the run, and one row type for the table and JSON.
 import type { Ceilings } from './ceilings.js';
-import type { Server } from './servers.js';
+import type { Peer, Server } from './servers.js';
 
 export interface Sizes {
   quick: boolean;
@@ -34,7 +34,9 @@ export function sizes(quick: boolean): Sizes {
 
 export interface Context {
   cairn: Server;
+  /** The peer of this pass (Distribution 2.8 or 3), as `distribution` everywhere below. */
   distribution: Server;
+  peer: Peer;
   sizes: Sizes;
   /** Measured before the scenarios; the targets use these. */
   ceilings: Ceilings;

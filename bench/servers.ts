@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findTool } from '../test/clients/tools.js';
 import { Client } from './http.js';
 
 export type Kind = 'cairn' | 'distribution';
@@ -19,6 +20,8 @@ export interface Server {
   client: Client;
   /** Distribution's config file (its GC reads it). */
   config?: string;
+  /** Distribution's command (its GC is a subcommand). */
+  binary?: string;
   pid(): number;
   /** Starts measuring a new peak; false when the kernel would not reset it (the peak then counts from the start). */
   resetPeak(): boolean;
@@ -34,17 +37,38 @@ export interface Server {
 /** The `cairn` command as installed (its entry, dist/cairn.cjs). */
 export const CLI = fileURLToPath(new URL('../cairn.cjs', import.meta.url));
 
-/** Exits with install instructions when CNCF Distribution is not on PATH. The bench installs nothing. */
-export function requireDistribution(): string {
-  const r = spawnSync('docker-registry', ['--version'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) {
+/** A CNCF Distribution build to compare against: its command and the version it reports. */
+export interface Peer {
+  /** Short name for the table: `2.8`, `3`. */
+  label: string;
+  binary: string;
+  version: string;
+}
+
+/**
+ * The peers found here: Distribution 2.8 (`docker-registry`, required: the bench
+ * exits with install instructions without it) and Distribution 3 (`registry`, built
+ * by .ci/tools.sh; skipped with a note when absent). The bench installs nothing.
+ */
+export function findPeers(log: (msg: string) => void): Peer[] {
+  const version = (binary: string) => {
+    const r = spawnSync(binary, ['--version'], { encoding: 'utf8' });
+    return r.error || r.status !== 0 ? undefined : r.stdout.trim();
+  };
+  const v2 = version('docker-registry');
+  if (!v2) {
     process.stderr.write(
       'bench: CNCF Distribution (`docker-registry`) is not installed.\n' +
         'Install it first, e.g. `sudo apt-get install docker-registry` (Debian/Ubuntu), then run the bench again.\n',
     );
     process.exit(2);
   }
-  return r.stdout.trim();
+  const peers: Peer[] = [{ label: '2.8', binary: 'docker-registry', version: v2 }];
+  const v3binary = findTool('registry');
+  const v3 = v3binary && version(v3binary);
+  if (v3binary && v3) peers.push({ label: '3', binary: v3binary, version: v3 });
+  else log('bench: Distribution 3 (`registry`) not found: build it with `bash .ci/tools.sh`; comparing with 2.8 only');
+  return peers;
 }
 
 export async function freePort(): Promise<number> {
@@ -78,7 +102,7 @@ export async function startCairn(base: string, opts: CairnOptions = {}): Promise
 }
 
 /** `extra`: more top-level config lines (an `auth:` section). */
-export async function startDistribution(base: string, opts: { extra?: string[]; rootName?: string } = {}): Promise<Server> {
+export async function startDistribution(base: string, peer: Peer, opts: { extra?: string[]; rootName?: string } = {}): Promise<Server> {
   const root = join(base, opts.rootName ?? 'distribution-root');
   await mkdir(root, { recursive: true });
   const port = await freePort();
@@ -107,9 +131,10 @@ export async function startDistribution(base: string, opts: { extra?: string[]; 
     ].join('\n'),
   );
   const server = await managed('distribution', root, port, () =>
-    spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] }),
+    spawn(peer.binary, ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] }),
   );
   server.config = config;
+  server.binary = peer.binary;
   return server;
 }
 

@@ -15,9 +15,9 @@ const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:
 export async function signinFlood(ctx: Context, base: string = ctx.base): Promise<Row[]> {
   const htpasswd = join(base, 'signin.htpasswd');
   await writeFile(htpasswd, `alice:${hashSync('secret', 5).replace(/^\$2b\$/, '$2y$')}\n`);
-  const cairn = await startCairn(base, { rootName: 'signin-cairn', serveArgs: ['--auth', 'htpasswd', '--htpasswd', htpasswd] });
-  const distribution = await startDistribution(base, {
-    rootName: 'signin-distribution',
+  const cairn = await startCairn(base, { rootName: `signin-cairn-${ctx.peer.label}`, serveArgs: ['--auth', 'htpasswd', '--htpasswd', htpasswd] });
+  const distribution = await startDistribution(base, ctx.peer, {
+    rootName: `signin-distribution-${ctx.peer.label}`,
     extra: ['auth:', '  htpasswd:', '    realm: bench', `    path: ${htpasswd}`],
   });
   try {

@@ -28,7 +28,8 @@ const COMMANDS: { usage: string; describe: string; load: () => Promise<Command> 
       return {
         builder: serveCommand,
         handler: async (argv) => {
-          const server = await serve(argv);
+          const startInbox = argv.inbox ? (await import('./mirror/inbox.js')).startInbox : undefined;
+          const server = await serve(argv, undefined, { startInbox });
           const stop = () => server.close(() => process.exit(0));
           process.once('SIGINT', stop);
           process.once('SIGTERM', stop);
@@ -42,7 +43,7 @@ const COMMANDS: { usage: string; describe: string; load: () => Promise<Command> 
   { usage: 'import <bundle>', describe: 'verify a bundle whole, then link its manifests and move its tags', load: lazy(mirror, 'importCommand', 'importHandler') },
   { usage: 'inventory', describe: 'list every digest a store holds (for export --have)', load: lazy(mirror, 'inventoryCommand', 'inventoryHandler') },
   { usage: 'mirror [refs..]', describe: 'pull images from an upstream registry into the store', load: lazy(mirror, 'mirrorCommand', 'mirrorHandler') },
-  { usage: 'events', describe: 'show notification events pending or failed under a root', load: lazy(() => import('./daemon/events/command.js'), 'eventsCommand', 'events') },
+  { usage: 'events', describe: 'show notification events pending or failed under a root', load: lazy(() => import('./events/command.js'), 'eventsCommand', 'events') },
 ];
 const nameOf = (c: { usage: string }) => c.usage.split(' ')[0]!;
 

@@ -6,11 +6,11 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../daemon/log.js';
-import { BlobStore } from '../daemon/store/blobs.js';
-import { CachedManifestStore, CachedRepositories } from '../daemon/store/cache.js';
-import { ManifestStore } from '../daemon/store/manifests.js';
-import { Repositories } from '../daemon/store/repository.js';
-import { SignatureStore } from '../daemon/store/signatures.js';
+import { BlobStore } from '../store/blobs.js';
+import { CachedManifestStore, CachedRepositories } from '../store/cache.js';
+import { ManifestStore } from '../store/manifests.js';
+import { Repositories } from '../store/repository.js';
+import { SignatureStore } from '../store/signatures.js';
 import { watchTree } from '../daemon/watch.js';
 import { digestOf } from '../shared/digest.js';
 import { Paths } from '../shared/paths.js';

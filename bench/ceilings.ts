@@ -11,7 +11,7 @@ import { constants } from 'node:fs';
 import { open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { alignedBuffer } from '../daemon/store/stages.js';
+import { alignedBuffer } from '../store/stages.js';
 import { Client, MiB, expectStatus, timed, walkLinks } from './http.js';
 
 export interface Ceilings {

@@ -5,13 +5,13 @@ import { ERROR_CODES, RegistryError, storageError } from '../shared/errors.js';
 import { type AuthConfig, authMiddleware } from './auth/middleware.js';
 import { readOnlyMiddleware } from './auth/readonly.js';
 import { uploadLimit } from './limits.js';
-import type { NotifyConfig } from './events/config.js';
-import { Notifier } from './events/notifier.js';
+import type { NotifyConfig } from '../events/config.js';
+import { Notifier } from './delivery/notifier.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { createRouter } from './router.js';
 import type { FsyncMode } from '../shared/durability.js';
-import { type Registry, openRegistry } from './store/index.js';
+import { type Registry, openRegistry } from '../store/index.js';
 import { webHandlers } from './web/handlers.js';
 
 export interface AppConfig {

@@ -11,7 +11,7 @@ import { createLogger, type Logger } from './log.js';
 import { capHeapGrowth } from './memory.js';
 import { describeRule, durability, FSYNC_MODES, type FsyncMode } from '../shared/durability.js';
 import { Paths, rootArg } from '../shared/paths.js';
-import { prepareRoot } from './startup.js';
+import { prepareRoot } from '../store/root.js';
 import { VERSION } from './version.js';
 import { WATCH_MODES, type WatchMode, watchTree } from './watch.js';
 
@@ -27,6 +27,14 @@ export interface ServeOptions extends SecurityOptions {
   notify?: string;
   /** How many folders a write fsyncs: detected (auto), or assumed. */
   fsync?: FsyncMode;
+}
+
+/**
+ * What the `cairn` command adds to a daemon from its sibling parts, so that the
+ * daemon imports none of them: the `--inbox` watcher is the mirror's.
+ */
+export interface ServeExtras {
+  startInbox?: (opts: { dir: string; root: string; logger: Logger }) => Promise<{ close(): unknown }>;
 }
 
 export function serveCommand(yargs: Argv): Argv<ServeOptions> {
@@ -55,14 +63,15 @@ export function serveCommand(yargs: Argv): Argv<ServeOptions> {
     }) as unknown as Argv<ServeOptions>;
 }
 
-export async function serve(opts: ServeOptions, logger: Logger = createLogger(opts.logLevel)): Promise<Server> {
+export async function serve(opts: ServeOptions, logger: Logger = createLogger(opts.logLevel), extras: ServeExtras = {}): Promise<Server> {
   capHeapGrowth();
   const root = resolve(opts.root);
   const { host, port } = parseListen(opts.listen);
   const auth = await loadAuth(opts, new Paths(root));
-  // --notify and --inbox load their modules only when given: yaml, chokidar's inbox
-  // and the whole import path (tar, mirror/) are not part of a plain daemon's memory.
-  const notify = opts.notify ? await (await import('./events/config.js')).loadNotifyConfig(opts.notify) : undefined;
+  // --notify loads its modules only when given (yaml is not part of a plain daemon's
+  // memory); the cairn command does the same for --inbox (chokidar, tar, mirror/).
+  const notify = opts.notify ? await (await import('../events/config.js')).loadNotifyConfig(opts.notify) : undefined;
+  if (opts.inbox && !extras.startInbox) throw new Error('--inbox needs the inbox watcher: serve it through the cairn command');
   const { app, registry, notifier } = createApp({ root, logger, auth, readOnly: opts.readOnly, maxUploads: opts.maxUploads, notify, fsync: opts.fsync });
   const { removedTemps } = await prepareRoot(registry.paths);
   if (!opts.tlsCert !== !opts.tlsKey) throw new Error('--tls-cert and --tls-key go together');
@@ -94,9 +103,8 @@ export async function serve(opts: ServeOptions, logger: Logger = createLogger(op
     ].filter(Boolean).join('; ');
     logger.warn({ address: actual }, `listening beyond loopback without ${missing}: ${risks}`);
   }
-  if (opts.inbox) {
-    const { startInbox } = await import('./inbox.js');
-    const inbox = await startInbox({ dir: resolve(opts.inbox), root, logger });
+  if (opts.inbox && extras.startInbox) {
+    const inbox = await extras.startInbox({ dir: resolve(opts.inbox), root, logger });
     server.once('close', () => void inbox.close());
   }
   return server;

@@ -20,6 +20,7 @@
 // (every 2 MiB: 122-124, as more chunks outlive two scavenges and wait for a full one).
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { onUploadBytes } from '../store/sink.js';
 
 type Collect = (options: { type: 'minor' }) => void;
 
@@ -58,8 +59,9 @@ export class YoungCollector {
   }
 }
 
-/** The daemon's one collector: every upload's bytes count toward it. */
+/** The daemon's one collector: every upload's bytes count toward it (the store's sinks report them). */
 export const uploadBytes = new YoungCollector();
+onUploadBytes((bytes) => uploadBytes.received(bytes));
 
 /**
  * Fixes at 1.5 the factor by which V8 lets the old generation grow past what its

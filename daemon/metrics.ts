@@ -6,9 +6,9 @@ import type { Socket } from 'node:net';
 import type Koa from 'koa';
 import type { Context } from 'koa';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { readTextOrUndefined } from '../shared/fsx.js';
 import type { Paths } from '../shared/paths.js';
-import { EventQueue } from './events/queue.js';
+import { EventQueue } from '../events/queue.js';
+import { type GcFigures, readGcFigures } from '../store/gclast.js';
 import { type HandlerName, matchRoute } from './routes.js';
 
 // Cache hits and misses: a hook for whatever cache the store grows. Module-level,
@@ -17,16 +17,6 @@ const cacheHits = new Counter({ name: 'cairn_cache_hits_total', help: 'Lookups a
 const cacheMisses = new Counter({ name: 'cairn_cache_misses_total', help: 'Lookups a cache could not answer', labelNames: ['cache'], registers: [] });
 export const cacheHit = (cache: string): void => cacheHits.inc({ cache });
 export const cacheMiss = (cache: string): void => cacheMisses.inc({ cache });
-
-/** The figures `cairn gc` leaves in <root>/gc-last.json. */
-export interface GcFigures {
-  finishedAt: string;
-  durationMs: number;
-  bytesFreed: number;
-  removed: Record<string, number>;
-  kept: { revisions: number; blobs: number };
-  interrupted: boolean;
-}
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
@@ -81,14 +71,7 @@ export class Metrics {
       },
     });
 
-    const gcFigures = async (): Promise<GcFigures | undefined> => {
-      const text = await readTextOrUndefined(paths.gcLast());
-      try {
-        return text === undefined ? undefined : (JSON.parse(text) as GcFigures);
-      } catch {
-        return undefined;
-      }
-    };
+    const gcFigures = () => readGcFigures(paths);
     const gcGauge = (name: string, help: string, pick: (f: GcFigures) => number) =>
       new Gauge({
         name,

@@ -7,7 +7,7 @@ import { manifestHandlers } from './handlers/manifests.js';
 import { referrerHandlers } from './handlers/referrers.js';
 import { uploadHandlers } from './handlers/uploads.js';
 import { type HandlerName, ROUTES } from './routes.js';
-import type { Registry } from './store/index.js';
+import type { Registry } from '../store/index.js';
 import type { WebHandlers } from './web/handlers.js';
 
 /** What the daemon serves off the /v2/ tree: metrics and the read-only page. */
@@ -48,9 +48,11 @@ export function createRouter(reg: Registry, site?: SiteHandlers): Router {
   for (const route of ROUTES) {
     if (route.site && !site) continue;
     const served = handlers[route.handler];
-    // The route taken, for the metrics (metrics.routeOf), which would otherwise match the table again.
+    // The route taken, for the metrics (metrics.routeOf), which would otherwise match
+    // the table again, and its named groups for the handler (routes.routeParams).
     const handler: Middleware = (ctx, next) => {
       ctx.state.route = route.handler;
+      ctx.state.params = { ...route.path.exec(ctx.path)?.groups };
       return served(ctx, next);
     };
     // register() takes no RegExp paths; the verb methods do (and a GET answers HEAD too).

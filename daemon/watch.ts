@@ -15,7 +15,7 @@
 import { relative, sep } from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
 import type { Logger } from './log.js';
-import type { CachedRepositories } from './store/cache.js';
+import type { CachedRepositories } from '../store/cache.js';
 
 export type WatchMode = 'inotify' | 'poll' | 'off';
 export const WATCH_MODES: readonly WatchMode[] = ['inotify', 'poll', 'off'];

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import prettyBytes from 'pretty-bytes';
 import type { Argv } from 'yargs';
-import { acquireLock, type Lock, LockBusyError } from '../gc/lock.js';
+import { acquireLock, type Lock, LockBusyError } from '../store/gclock.js';
 import { Tree } from '../shared/layout.js';
 import { Paths, rootArg } from '../shared/paths.js';
 import { type CheckResult, checkTree } from './check.js';

@@ -7,9 +7,10 @@ import prettyBytes from 'pretty-bytes';
 import type { Argv } from 'yargs';
 import { rootArg } from '../shared/paths.js';
 import { KeepListError } from './keeplist.js';
-import { LockBusyError } from './lock.js';
+import { LockBusyError } from '../store/gclock.js';
 import type { Plan, PlanItem } from './plan.js';
-import { type Report, runGc } from './run.js';
+import type { Report } from './report.js';
+import { runGc } from './run.js';
 
 export interface GcArgs {
   root: string;

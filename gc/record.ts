@@ -5,11 +5,11 @@
 // sweep: a GC killed mid-sweep queues none for what it had removed.
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { atomicWrite, exists } from '../shared/fsx.js';
+import { exists } from '../shared/fsx.js';
 import type { Paths } from '../shared/paths.js';
-import type { RegistryEvent } from '../daemon/events/envelope.js';
-import type { GcFigures } from '../daemon/metrics.js';
-import type { Report } from './run.js';
+import type { RegistryEvent } from '../events/envelope.js';
+import { type GcFigures, writeGcFigures } from '../store/gclast.js';
+import type { Report } from './report.js';
 
 export async function recordGc(paths: Paths, r: Report): Promise<{ eventsQueued: number }> {
   const figures: GcFigures = {
@@ -28,11 +28,11 @@ export async function recordGc(paths: Paths, r: Report): Promise<{ eventsQueued:
     kept: r.kept,
     interrupted: r.interrupted,
   };
-  await atomicWrite(paths.tmpDir(), paths.gcLast(), JSON.stringify(figures, null, 2));
+  await writeGcFigures(paths, figures);
 
   // The event modules load only when some daemon has served this root with --notify.
   if (!(await exists(paths.eventEndpoints()))) return { eventsQueued: 0 };
-  const [{ EventQueue }, { makeEvent }] = await Promise.all([import('../daemon/events/queue.js'), import('../daemon/events/envelope.js')]);
+  const [{ EventQueue }, { makeEvent }] = await Promise.all([import('../events/queue.js'), import('../events/envelope.js')]);
   const queue = new EventQueue(paths);
   const endpoints = await queue.loadEndpoints();
   if (!endpoints.length) return { eventsQueued: 0 };

@@ -6,9 +6,10 @@ import { exists } from '../shared/fsx.js';
 import { Paths } from '../shared/paths.js';
 import { takeInventory } from './inventory.js';
 import { readKeepLists } from './keeplist.js';
-import { acquireLock } from './lock.js';
-import { type ItemKind, type Plan, type PlanItem, freshSince, makePlan } from './plan.js';
+import { acquireLock } from '../store/gclock.js';
+import { type ItemKind, type Plan, freshSince, makePlan } from './plan.js';
 import { recordGc } from './record.js';
+import type { Report } from './report.js';
 import { sweep } from './sweep.js';
 import { Trash, recoverTrash } from './trash.js';
 
@@ -30,31 +31,6 @@ export interface GcHooks {
   /** The plan, before anything is removed (awaited: tests use it to act between mark and sweep). */
   onPlan?(plan: Plan): void | Promise<void>;
   onProgress?(phase: 'mark' | 'sweep', done: number, total: number): void;
-}
-
-export interface Report {
-  root: string;
-  dryRun: boolean;
-  markedAt: string;
-  durationMs: number;
-  /** Bytes of removed blobs, signatures and uploads (with --dry-run: that would be). */
-  bytesFreed: number;
-  revisionsRemoved: number;
-  blobsRemoved: number;
-  /** Tags cosign attaches to a manifest (`sha256-<hex>.sig`) that went with it. */
-  tagsRemoved: number;
-  historyEntriesRemoved: number;
-  referrerLinksRemoved: number;
-  layerLinksRemoved: number;
-  signaturesRemoved: number;
-  uploadsRemoved: number;
-  kept: { revisions: number; blobs: number };
-  /** What went (with --dry-run: what would go), in sweep order. */
-  removed: PlanItem[];
-  /** What the plan listed but the sweep left, because the daemon used it meanwhile. */
-  spared: (PlanItem & { why: string })[];
-  interrupted: boolean;
-  warnings: string[];
 }
 
 export async function runGc(opts: GcOptions, hooks: GcHooks = {}): Promise<Report> {

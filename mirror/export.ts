@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { digestOf } from '../shared/digest.js';
 import { MediaTypes, parseManifest } from '../shared/manifest.js';
 import { type Digest, digestString } from '../shared/reference.js';
-import { openRegistry, type Registry } from '../daemon/store/index.js';
+import { openRegistry, type Registry } from '../store/index.js';
 import { Annotations, type BlobSource, type LayoutDescriptor, writeBundle } from './bundle.js';
 import type { OnBytes } from './progress.js';
 import type { StoreRef } from './refs.js';

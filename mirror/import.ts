@@ -12,8 +12,8 @@ import { resolve } from 'node:path';
 import { MAX_MANIFEST_BYTES, type Manifest, parseManifest } from '../shared/manifest.js';
 import { mkdirp, removeTree } from '../shared/fsx.js';
 import { type Digest, digestString, isDigest, isName, isTag, parseDigest } from '../shared/reference.js';
-import { openRegistry, type Registry } from '../daemon/store/index.js';
-import { prepareRoot } from '../daemon/startup.js';
+import { openRegistry, type Registry } from '../store/index.js';
+import { prepareRoot } from '../store/root.js';
 import { Annotations, BundleError, type BundleReader, type LayoutDescriptor, type StagedBlob, openBundle } from './bundle.js';
 import type { OnBytes } from './progress.js';
 

@@ -4,7 +4,8 @@
 // every acknowledged tag pulls completely. Bounded to about 15 s.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { type Report, runGc } from '../gc/run.js';
+import type { Report } from '../gc/report.js';
+import { runGc } from '../gc/run.js';
 import { Client } from './helpers/client.js';
 import { startDaemon, type TestDaemon } from './helpers/daemon.js';
 import { cairnGc } from './helpers/gc.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe as suite, test } from 'node:test';
 import { Paths } from '../shared/paths.js';
 import { parseDigest } from '../shared/reference.js';
-import { acquireLock } from '../gc/lock.js';
+import { acquireLock } from '../store/gclock.js';
 import { runGc } from '../gc/run.js';
 import { Client } from './helpers/client.js';
 import { startDaemon, type TestDaemon } from './helpers/daemon.js';

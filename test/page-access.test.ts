@@ -177,7 +177,7 @@ describe('the page in headless chromium, as alice (team-a/* only)', () => {
       });
       try {
         // Pushed through the store directly as the admin would: the page is what is under test.
-        const { openRegistry } = await import('../daemon/store/index.js');
+        const { openRegistry } = await import('../store/index.js');
         const reg = openRegistry(d.root);
         for (const [name, m] of [['team-a/app', teamA], ['team-a/web', image()], ['team-b/x', teamB]] as const) {
           for (const b of m.blobs) {

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, describe, test } from 'node:test';
-import { HashingFileSink } from '../daemon/store/sink.js';
-import { STAGE, stagesInUse } from '../daemon/store/stages.js';
+import { HashingFileSink } from '../store/sink.js';
+import { STAGE, stagesInUse } from '../store/stages.js';
 
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));

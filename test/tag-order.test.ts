@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { openRegistry } from '../daemon/store/index.js';
+import { openRegistry } from '../store/index.js';
 import { type DaemonProcess, spawnDaemon } from './helpers/cli.js';
 import { Client } from './helpers/client.js';
 import { startDaemon } from './helpers/daemon.js';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { MediaTypes } from '../shared/manifest.js';
-import { openRegistry } from '../daemon/store/index.js';
+import { openRegistry } from '../store/index.js';
 import { Client } from './helpers/client.js';
 import { daemonForFile } from './helpers/daemon.js';
 import { built, image } from './helpers/images.js';

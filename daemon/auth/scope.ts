@@ -19,11 +19,11 @@ export type Need =
 export function needOf(method: string, rawPath: string): Need {
   const match = matchRoute(method, rawPath);
   if (!match) return { kind: 'other' };
-  const { route, captures } = match;
+  const { route, params } = match;
   if (route.need === 'base' || route.need === 'user' || route.need === 'catalog') return { kind: route.need };
   // Only names in the grammar are checked, and only they reach a challenge header: a
   // handler uses no other (a path that reads two ways may have one invalid reading).
-  const named = route.names?.(captures) ?? [captures[0]!];
+  const named = route.names?.(params) ?? [params.name ?? ''];
   const names = named.filter(isName);
   if (!names.length) return { kind: 'invalid', name: named[0] ?? '' };
   return { kind: 'repository', names, action: route.need };

@@ -5,7 +5,8 @@ import { type Digest, digestString } from '../../shared/reference.js';
 import { byteRange } from '../http.js';
 import { sendFile } from '../sendfile.js';
 import { digestParam, nameParam } from '../params.js';
-import type { Registry } from '../store/index.js';
+import type { Registry } from '../../store/index.js';
+import { routeParams } from '../routes.js';
 
 export function blobHandlers(reg: Registry) {
   /** A blob the repository may serve: a linked layer or config, or one of its manifests. */
@@ -17,7 +18,7 @@ export function blobHandlers(reg: Registry) {
 
   return {
     async get(ctx: Context): Promise<void> {
-      const [rawName, rawDigest] = ctx.captures;
+      const { name: rawName, digest: rawDigest } = routeParams(ctx);
       const name = nameParam(rawName);
       const d = digestParam(rawDigest);
       const size = await servable(name, d);
@@ -45,7 +46,7 @@ export function blobHandlers(reg: Registry) {
     },
 
     async delete(ctx: Context): Promise<void> {
-      const [rawName, rawDigest] = ctx.captures;
+      const { name: rawName, digest: rawDigest } = routeParams(ctx);
       const name = nameParam(rawName);
       const d = digestParam(rawDigest);
       if (!(await reg.repos.unlinkLayer(name, d))) {

@@ -6,7 +6,8 @@ import { MediaTypes } from '../../shared/manifest.js';
 import { type Digest, digestString } from '../../shared/reference.js';
 import { accessOf } from '../auth/middleware.js';
 import { nameParam, nextLink, type Page, pageParams, paginate, tagParam } from '../params.js';
-import type { Registry } from '../store/index.js';
+import type { Registry } from '../../store/index.js';
+import { routeParams } from '../routes.js';
 
 export function listingHandlers(reg: Registry) {
   function page<T>(ctx: Context, items: T[], key: (item: T) => string, p: Page, sorted = true): T[] {
@@ -30,7 +31,7 @@ export function listingHandlers(reg: Registry) {
     },
 
     async tags(ctx: Context): Promise<void> {
-      const name = nameParam(ctx.captures[0]);
+      const name = nameParam(routeParams(ctx).name);
       const p = pageParams(ctx.query);
       const all = await reg.repos.listTags(name);
       if (all.length === 0 && !(await reg.repos.repositoryExists(name))) {
@@ -41,8 +42,8 @@ export function listingHandlers(reg: Registry) {
 
     /** The tag's history as an OCI image index, newest first (distribution-spec PR #606). */
     async tagHistory(ctx: Context): Promise<void> {
-      const name = nameParam(ctx.captures[0]);
-      const tag = tagParam(ctx.captures[1]);
+      const name = nameParam(routeParams(ctx).name);
+      const tag = tagParam(routeParams(ctx).tag);
       const p = pageParams(ctx.query);
       const [history, current] = await Promise.all([reg.repos.tagHistory(name, tag), reg.repos.tagCurrent(name, tag)]);
       const entries = page(ctx, history, (e) => digestString(e.digest), p, false);
@@ -64,7 +65,7 @@ export function listingHandlers(reg: Registry) {
 
     /** Every revision linked in the repository, with the tags that point at or once held it. */
     async revisions(ctx: Context): Promise<void> {
-      const name = nameParam(ctx.captures[0]);
+      const name = nameParam(routeParams(ctx).name);
       const p = pageParams(ctx.query);
       const digests = page(ctx, await reg.repos.listRevisions(name), digestString, p);
       const current = new Map<string, string[]>();

@@ -4,11 +4,12 @@ import type { Context } from 'koa';
 import { RegistryError } from '../../shared/errors.js';
 import { MAX_MANIFEST_BYTES } from '../../shared/manifest.js';
 import { type Digest, type Reference, digestString, isDigest, isName, isTag, parseReference } from '../../shared/reference.js';
-import { canonicalUrl, noteEvent } from '../events/notifier.js';
+import { canonicalUrl, noteEvent } from '../delivery/notifier.js';
 import { manifestLocation, readBody } from '../http.js';
 import { digestParam, manifestReadings, nameParam, queryAll, tagParam } from '../params.js';
-import type { Registry } from '../store/index.js';
-import type { Revision } from '../store/manifests.js';
+import type { Registry } from '../../store/index.js';
+import type { Revision } from '../../store/manifests.js';
+import { routeParams } from '../routes.js';
 
 type Target =
   | { name: string; tag: string; digest: Digest; ref?: undefined }
@@ -22,7 +23,7 @@ export function manifestHandlers(reg: Registry) {
    * `a/manifests`, when it exists, wins.
    */
   async function target(ctx: Context): Promise<Target> {
-    const readings = manifestReadings(ctx.captures[0] ?? '');
+    const readings = manifestReadings(routeParams(ctx).manifest ?? '');
     const history = readings.find((r) => 'tag' in r && isName(r.name) && isTag(r.tag) && isDigest(r.digest.replace(/%3a/gi, ':')));
     const plain = readings.find((r) => 'ref' in r);
     if (history && 'tag' in history && !(plain && isName(plain.name) && (await reg.repos.repositoryExists(plain.name)))) {

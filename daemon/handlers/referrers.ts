@@ -3,13 +3,14 @@ import type { Context } from 'koa';
 import { MediaTypes, parseManifest } from '../../shared/manifest.js';
 import { digestString } from '../../shared/reference.js';
 import { digestParam, nameParam, queryOne } from '../params.js';
-import type { Registry } from '../store/index.js';
+import type { Registry } from '../../store/index.js';
+import { routeParams } from '../routes.js';
 
 export function referrerHandlers(reg: Registry) {
   return {
     async list(ctx: Context): Promise<void> {
-      const name = nameParam(ctx.captures[0]);
-      const subject = digestParam(ctx.captures[1]);
+      const name = nameParam(routeParams(ctx).name);
+      const subject = digestParam(routeParams(ctx).digest);
       const wanted = queryOne(ctx.query.artifactType);
       const manifests = [];
       for (const d of await reg.repos.listReferrers(name, subject)) {

@@ -6,10 +6,11 @@ import { digestString, isName } from '../../shared/reference.js';
 import { RegistryError } from '../../shared/errors.js';
 import type { Access } from '../auth/rules.js';
 import { accessOf } from '../auth/middleware.js';
-import { canonicalUrl, noteEvent } from '../events/notifier.js';
+import { canonicalUrl, noteEvent } from '../delivery/notifier.js';
 import { blobLocation, chunkRange, hasBody, requestSignal, uploadLocation, uploadRange } from '../http.js';
 import { digestParam, nameParam, queryOne, uploadIdParam } from '../params.js';
-import type { Registry } from '../store/index.js';
+import type { Registry } from '../../store/index.js';
+import { routeParams } from '../routes.js';
 
 export function uploadHandlers(reg: Registry) {
   function created(ctx: Context, name: string, d: Digest): void {
@@ -46,13 +47,13 @@ export function uploadHandlers(reg: Registry) {
   }
 
   function names(ctx: Context): { name: string; id: string } {
-    const [rawName, rawId] = ctx.captures;
-    return { name: nameParam(rawName), id: uploadIdParam(rawId) };
+    const { name, upload } = routeParams(ctx);
+    return { name: nameParam(name), id: uploadIdParam(upload) };
   }
 
   return {
     async start(ctx: Context): Promise<void> {
-      const name = nameParam(ctx.captures[0]);
+      const name = nameParam(routeParams(ctx).name);
       const mountDigest = queryOne(ctx.query.mount);
       if (mountDigest !== undefined) {
         const d = digestParam(mountDigest);

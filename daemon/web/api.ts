@@ -12,7 +12,7 @@ import { type Digest, digestString, isDigest, isName, isTag, parseDigest, parseN
 import { RegistryError } from '../../shared/errors.js';
 import type { Access } from '../auth/rules.js';
 import { type Page, paginate } from '../params.js';
-import type { Registry } from '../store/index.js';
+import type { Registry } from '../../store/index.js';
 
 export const DEFAULT_PAGE = 50;
 const MAX_PAGE = 500;

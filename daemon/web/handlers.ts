@@ -3,10 +3,11 @@
 import type { Context, Middleware } from 'koa';
 import { RegistryError } from '../../shared/errors.js';
 import { accessOf } from '../auth/middleware.js';
-import type { Registry } from '../store/index.js';
+import type { Registry } from '../../store/index.js';
 import { digestQuery, nameQuery, pageOf, tagQuery, webApi } from './api.js';
 import { APP_JS, STYLE_CSS } from './assets.js';
 import { renderPage } from './page.js';
+import { routeParams } from '../routes.js';
 
 export interface WebHandlers {
   page: Middleware;
@@ -30,7 +31,7 @@ export function webHandlers(reg: Registry): WebHandlers {
       const page = pageOf(q);
       const access = accessOf(ctx);
       ctx.set('Cache-Control', 'no-store');
-      switch (ctx.captures[0]) {
+      switch (routeParams(ctx).list) {
         case 'repositories':
           ctx.body = await api.repositories(access, typeof q.q === 'string' ? q.q : '', page);
           return;
@@ -49,7 +50,7 @@ export function webHandlers(reg: Registry): WebHandlers {
     },
 
     async asset(ctx: Context) {
-      const js = ctx.captures[0] === 'app.js';
+      const js = routeParams(ctx).asset === 'app.js';
       ctx.type = js ? 'text/javascript; charset=utf-8' : 'text/css; charset=utf-8';
       ctx.set('Cache-Control', 'no-cache');
       ctx.body = js ? APP_JS : STYLE_CSS;

@@ -22,9 +22,11 @@ export async function startDaemon(
 ): Promise<TestDaemon> {
   const root = opts.root ?? (await mkdtemp(join(tmpdir(), 'cairn-test-')));
   const removeRoot = () => (opts.root || opts.keepRoot ? undefined : rm(root, { recursive: true, force: true }));
+  const startInbox = opts.inbox ? (await import('../../mirror/inbox.js')).startInbox : undefined;
   const server = await serve(
     { root, listen: '127.0.0.1:0', logLevel: 'silent', inbox: opts.inbox, notify: opts.notify, ...opts.serve },
     opts.logger ?? createLogger(process.env.CAIRN_TEST_LOG ?? 'silent'),
+    { startInbox },
   ).catch(async (err) => {
     await removeRoot(); // a test that expects the start to fail leaves no root behind
     throw err;

@@ -5,8 +5,8 @@
 // refused ones move to events/failed/<endpoint>/ with the reason. Daemon and
 // `cairn gc` both queue here; the daemon delivers.
 import { randomBytes } from 'node:crypto';
-import { atomicWrite, listDir, mkdirp, readTextOrUndefined, removeFile } from '../../shared/fsx.js';
-import { type Paths, isEndpointName, isEventId } from '../../shared/paths.js';
+import { atomicWrite, listDir, mkdirp, readTextOrUndefined, removeFile } from '../shared/fsx.js';
+import { type Paths, isEndpointName, isEventId } from '../shared/paths.js';
 import type { Endpoint } from './config.js';
 import type { RegistryEvent } from './envelope.js';
 import { wants } from './filter.js';

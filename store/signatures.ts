@@ -1,10 +1,10 @@
 // Detached schema1 signatures: one file per distinct signature under
 // signatures/<alg>/<payload hex>/<id>, named by the hash of its canonical JSON, so
 // a repeat lands on an existing name and writes nothing.
-import type { Paths } from '../../shared/paths.js';
-import { atomicWrite, exists, listDir, readTextOrUndefined } from '../../shared/fsx.js';
-import type { Digest } from '../../shared/reference.js';
-import { type Schema1Signature, canonicalSignature, parseStoredSignature, signatureId } from '../../shared/schema1.js';
+import type { Paths } from '../shared/paths.js';
+import { atomicWrite, exists, listDir, readTextOrUndefined } from '../shared/fsx.js';
+import type { Digest } from '../shared/reference.js';
+import { type Schema1Signature, canonicalSignature, parseStoredSignature, signatureId } from '../shared/schema1.js';
 
 export class SignatureStore {
   readonly paths: Paths;

@@ -8,11 +8,11 @@ import type Koa from 'koa';
 import type { Context } from 'koa';
 import type { Paths } from '../../shared/paths.js';
 import type { Logger } from '../log.js';
-import type { NotifyConfig } from './config.js';
+import type { NotifyConfig } from '../../events/config.js';
 import { type DeliveryHooks, Deliverer } from './deliver.js';
-import { type EventNote, type EventTarget, makeEvent } from './envelope.js';
-import { EventQueue } from './queue.js';
-import type { Action } from './config.js';
+import { type EventNote, type EventTarget, makeEvent } from '../../events/envelope.js';
+import { EventQueue } from '../../events/queue.js';
+import type { Action } from '../../events/config.js';
 
 const NOTES = 'cairnEvents';
 

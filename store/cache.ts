@@ -20,9 +20,9 @@
 // reads its own writes without waiting for any event.
 import type { BigIntStats } from 'node:fs';
 import { statSync } from 'node:fs';
-import { isCode } from '../../shared/fsx.js';
-import { isSchema1 } from '../../shared/manifest.js';
-import { type Digest, type Reference, digestString } from '../../shared/reference.js';
+import { isCode } from '../shared/fsx.js';
+import { isSchema1 } from '../shared/manifest.js';
+import { type Digest, type Reference, digestString } from '../shared/reference.js';
 import { ManifestStore, type Revision } from './manifests.js';
 import { Repositories } from './repository.js';
 

@@ -1,11 +1,11 @@
 // Manifest revisions and the immutable-reference rules of SPEC §3: a PUT stores a
 // revision and moves tags, never destroys; the three DELETEs unlink.
-import { digestOf, sameDigest } from '../../shared/digest.js';
-import { RegistryError } from '../../shared/errors.js';
-import { atomicWriteAll } from '../../shared/fsx.js';
-import { type Manifest, MediaTypes, isSchema1, parseManifest } from '../../shared/manifest.js';
-import { type Digest, type Reference, digestString } from '../../shared/reference.js';
-import { type Schema1Signature, checkSchema1Target, formatOf, openSchema1, prettyJws, sameFormat } from '../../shared/schema1.js';
+import { digestOf, sameDigest } from '../shared/digest.js';
+import { RegistryError } from '../shared/errors.js';
+import { atomicWriteAll } from '../shared/fsx.js';
+import { type Manifest, MediaTypes, isSchema1, parseManifest } from '../shared/manifest.js';
+import { type Digest, type Reference, digestString } from '../shared/reference.js';
+import { type Schema1Signature, checkSchema1Target, formatOf, openSchema1, prettyJws, sameFormat } from '../shared/schema1.js';
 import type { BlobStore } from './blobs.js';
 import type { Repositories } from './repository.js';
 import type { SignatureStore } from './signatures.js';

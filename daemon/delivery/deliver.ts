@@ -6,9 +6,9 @@
 // maxAttempts, a batch that keeps failing) move the batch to failed/. Requests never
 // wait on any of this: they only write the queue file and kick the worker.
 import type { Logger } from '../log.js';
-import type { Endpoint } from './config.js';
-import { ENVELOPE_MEDIA_TYPE, type RegistryEvent, envelope } from './envelope.js';
-import type { EventQueue } from './queue.js';
+import type { Endpoint } from '../../events/config.js';
+import { ENVELOPE_MEDIA_TYPE, type RegistryEvent, envelope } from '../../events/envelope.js';
+import type { EventQueue } from '../../events/queue.js';
 
 export interface DeliveryHooks {
   delivered?(endpoint: string, events: number): void;

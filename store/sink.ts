@@ -20,9 +20,14 @@ import type { Hash } from 'node:crypto';
 import { closeSync, constants, openSync } from 'node:fs';
 import { Writable } from 'node:stream';
 // Raw descriptors, not a FileHandle (2-3× the CPU per call; see shared/fsx.ts).
-import { fdatasyncFd, fsyncFd, isCode, openFd, writeFd, writevFd } from '../../shared/fsx.js';
-import { uploadBytes } from '../memory.js';
+import { fdatasyncFd, fsyncFd, isCode, openFd, writeFd, writevFd } from '../shared/fsx.js';
 import { STAGE, giveBackStage, takeStage } from './stages.js';
+
+/** Told of every chunk a sink takes in; the daemon frees request buffers by it (daemon/memory.ts). */
+let received: (bytes: number) => void = () => undefined;
+export function onUploadBytes(hook: (bytes: number) => void): void {
+  received = hook;
+}
 
 /**
  * Bytes buffered before the source (the request) is paused, besides the stage. 3
@@ -159,7 +164,7 @@ export class HashingFileSink extends Writable {
       this.hash.update(b);
       length += b.length;
     }
-    uploadBytes.received(length); // frees the request's dead chunks every few MiB
+    received(length);
     if (!this.stages.length && !this.noStage && this.bytes >= STAGE) {
       const stage = takeStage();
       if (stage) this.stages.push(stage);

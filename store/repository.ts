@@ -5,10 +5,10 @@
 // which `current` moved.
 import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
-import { atomicWrite, atomicWriteAll, ensureLink, exists, fsyncDir, fsyncFolderOf, fsyncNewFolders, isCode, mkdirp, readTextOrUndefined, removeFile, removeTree, renameMakingParent, tempPath, touch, writeNewFile } from '../../shared/fsx.js';
-import { tagFolder } from '../../shared/paths.js';
-import { Tree } from '../../shared/layout.js';
-import { type Digest, digestString } from '../../shared/reference.js';
+import { atomicWrite, atomicWriteAll, ensureLink, exists, fsyncDir, fsyncFolderOf, fsyncNewFolders, isCode, mkdirp, readTextOrUndefined, removeFile, removeTree, renameMakingParent, tempPath, touch, writeNewFile } from '../shared/fsx.js';
+import { tagFolder } from '../shared/paths.js';
+import { Tree } from '../shared/layout.js';
+import { type Digest, digestString } from '../shared/reference.js';
 import { withTagLock } from './taglock.js';
 
 export class Repositories extends Tree {

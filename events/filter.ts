@@ -1,7 +1,7 @@
 // Which endpoints want an event: actions, repository globs, media types. An unset
 // filter lets everything through; an event with no media type (a delete by tag)
 // passes a mediaTypes filter, since there is nothing to compare.
-import { repositoryGlob } from '../../shared/glob.js';
+import { repositoryGlob } from '../shared/glob.js';
 import type { Endpoint } from './config.js';
 import type { RegistryEvent } from './envelope.js';
 

@@ -1,6 +1,6 @@
 // The registry's storage, assembled over one root.
-import { type FsyncMode, durabilityFor, useDurability } from '../../shared/durability.js';
-import { Paths } from '../../shared/paths.js';
+import { type FsyncMode, durabilityFor, useDurability } from '../shared/durability.js';
+import { Paths } from '../shared/paths.js';
 import { BlobStore } from './blobs.js';
 import { CachedManifestStore, CachedRepositories } from './cache.js';
 import type { ManifestStore } from './manifests.js';

@@ -5,12 +5,12 @@ import { openSync, promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { sameDigest } from '../../shared/digest.js';
-import { RegistryError } from '../../shared/errors.js';
-import { atomicWrite, fsyncDir, fsyncFile, removeFile, renameMakingParent, statOrUndefined, tempPath, touch } from '../../shared/fsx.js';
-import type { Paths } from '../../shared/paths.js';
-import { absent } from '../../shared/syncfs.js';
-import { type Algorithm, type Digest, digestString } from '../../shared/reference.js';
+import { sameDigest } from '../shared/digest.js';
+import { RegistryError } from '../shared/errors.js';
+import { atomicWrite, fsyncDir, fsyncFile, removeFile, renameMakingParent, statOrUndefined, tempPath, touch } from '../shared/fsx.js';
+import type { Paths } from '../shared/paths.js';
+import { absent } from '../shared/syncfs.js';
+import { type Algorithm, type Digest, digestString } from '../shared/reference.js';
 import { HashingFileSink } from './sink.js';
 
 export class BlobStore {

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import ms from 'ms';
 import { parse as parseYaml } from 'yaml';
-import { isEndpointName } from '../../shared/paths.js';
+import { isEndpointName } from '../shared/paths.js';
 
 export const ACTIONS = ['push', 'pull', 'delete', 'mount'] as const;
 export type Action = (typeof ACTIONS)[number];

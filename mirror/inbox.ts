@@ -9,9 +9,9 @@ import { promises as fs } from 'node:fs';
 import { watch, type FSWatcher } from 'chokidar';
 import { exists, mkdirp, treeStats } from '../shared/fsx.js';
 import { InboxPaths, LAYOUT_FILES, LayoutPaths } from '../shared/paths.js';
-import { importBundle } from '../mirror/import.js';
-import { formatImportReport } from '../mirror/commands.js';
-import type { Logger } from './log.js';
+import { importBundle } from './import.js';
+import { formatImportReport } from './commands.js';
+import type { Logger } from 'pino';
 
 export interface InboxOptions {
   dir: string;

@@ -1,7 +1,11 @@
-// The registry's storage, assembled over one root.
+// The registry's storage, assembled over one root: one store per concern (what a
+// repository links, the blobs, what a repository may serve, uploads, manifests,
+// schema1 signatures). HTTP handlers translate requests to calls on these and
+// answers back; the storage rules are inside them.
 import { type FsyncMode, durabilityFor, useDurability } from '../shared/durability.js';
 import { Paths } from '../shared/paths.js';
 import { BlobStore } from './blobs.js';
+import { RepositoryBlobs } from './layers.js';
 import { CachedManifestStore, CachedRepositories } from './cache.js';
 import type { ManifestStore } from './manifests.js';
 import { SignatureStore } from './signatures.js';
@@ -11,6 +15,8 @@ export interface Registry {
   paths: Paths;
   repos: CachedRepositories;
   blobs: BlobStore;
+  /** What a repository may serve, and mounts. */
+  layers: RepositoryBlobs;
   uploads: UploadStore;
   manifests: ManifestStore;
   signatures: SignatureStore;
@@ -27,6 +33,7 @@ export function openRegistry(root: string, opts: { fsync?: FsyncMode } = {}): Re
     paths,
     repos,
     blobs,
+    layers: new RepositoryBlobs(repos, blobs),
     uploads: new UploadStore(paths, blobs, repos),
     manifests: new CachedManifestStore(repos, blobs, signatures),
     signatures,

@@ -9,11 +9,10 @@ import type { Registry } from '../../store/index.js';
 import { routeParams } from '../routes.js';
 
 export function blobHandlers(reg: Registry) {
-  /** A blob the repository may serve: a linked layer or config, or one of its manifests. */
   async function servable(name: string, d: Digest): Promise<number> {
-    const [layer, size] = await Promise.all([reg.repos.hasLayer(name, d), reg.blobs.size(d)]);
-    if (size !== undefined && (layer || (await reg.repos.hasRevision(name, d)))) return size;
-    throw new RegistryError('BLOB_UNKNOWN', `blob ${digestString(d)} is not in ${name}`);
+    const size = await reg.layers.servable(name, d);
+    if (size === undefined) throw new RegistryError('BLOB_UNKNOWN', `blob ${digestString(d)} is not in ${name}`);
+    return size;
   }
 
   return {
@@ -29,8 +28,7 @@ export function blobHandlers(reg: Registry) {
       if (ctx.method === 'HEAD') {
         // A HEAD tells a pushing client "skip this upload": refresh the blob's and the
         // link's use time for GC. A blob a GC moved away meanwhile answers 404 instead.
-        if (!(await reg.blobs.touch(d))) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is not in ${name}`);
-        await reg.repos.touchLayer(name, d);
+        if (!(await reg.layers.touchServed(name, d))) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is not in ${name}`);
         ctx.status = 200;
         ctx.length = size;
         return;

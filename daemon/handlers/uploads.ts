@@ -2,9 +2,8 @@
 // PATCH|PUT|GET|DELETE /v2/<name>/blobs/uploads/<uuid>
 import type { Context } from 'koa';
 import type { Digest } from '../../shared/reference.js';
-import { digestString, isName } from '../../shared/reference.js';
+import { digestString } from '../../shared/reference.js';
 import { RegistryError } from '../../shared/errors.js';
-import type { Access } from '../auth/rules.js';
 import { accessOf } from '../auth/middleware.js';
 import { canonicalUrl, noteEvent } from '../delivery/notifier.js';
 import { blobLocation, chunkRange, hasBody, requestSignal, uploadLocation, uploadRange } from '../http.js';
@@ -25,27 +24,6 @@ export function uploadHandlers(reg: Registry) {
     ctx.body = ''; // an empty body, not Koa's status text
   }
 
-  /**
-   * A cross-repository mount: link the blob if `from` (or, without `from`, the store)
-   * has it. Only what the caller may pull counts: `from` they may not pull, or a blob
-   * in no repository they may pull, makes a plain upload.
-   */
-  async function mount(name: string, d: Digest, from: string | undefined, access: Access): Promise<boolean> {
-    if (from !== undefined && !(isName(from) && access.may(from, 'pull') && (await reg.repos.hasLayer(from, d)))) return false;
-    if (from === undefined && !access.unrestricted && !(await pullableHas(d, access))) return false;
-    // The touch is the existence check, so a concurrent GC sees the blob in use (see fsx.touch).
-    if (!(await reg.blobs.touch(d))) return false;
-    await reg.repos.linkLayer(name, d);
-    return true;
-  }
-
-  async function pullableHas(d: Digest, access: Access): Promise<boolean> {
-    for (const repo of await reg.repos.listRepositories()) {
-      if (access.may(repo, 'pull') && (await reg.repos.hasLayer(repo, d))) return true;
-    }
-    return false;
-  }
-
   function names(ctx: Context): { name: string; id: string } {
     const { name, upload } = routeParams(ctx);
     return { name: nameParam(name), id: uploadIdParam(upload) };
@@ -57,7 +35,8 @@ export function uploadHandlers(reg: Registry) {
       const mountDigest = queryOne(ctx.query.mount);
       if (mountDigest !== undefined) {
         const d = digestParam(mountDigest);
-        if (await mount(name, d, queryOne(ctx.query.from), accessOf(ctx))) {
+        const access = accessOf(ctx);
+        if (await reg.layers.mount(name, d, queryOne(ctx.query.from), access.unrestricted ? 'every' : (repo) => access.may(repo, 'pull'))) {
           const size = await reg.blobs.size(d);
           noteEvent(ctx, 'mount', { repository: name, digest: digestString(d), size, fromRepository: queryOne(ctx.query.from), url: canonicalUrl(ctx, blobLocation(name, d)) });
           return created(ctx, name, d);

@@ -36,10 +36,9 @@ export function webApi(reg: Registry) {
     throw new RegistryError('NAME_UNKNOWN', `repository ${name} is not known`);
   }
 
-  /** A descriptor's blob is stored for this repository: linked in it (a layer or config), or one of its revisions. */
+  /** A descriptor's blob is stored for this repository: one it may serve, as a pull would. */
   async function linkedHere(name: string, d: Digest): Promise<boolean> {
-    const [layer, revision, size] = await Promise.all([reg.repos.hasLayer(name, d), reg.repos.hasRevision(name, d), reg.blobs.size(d)]);
-    return size !== undefined && (layer || revision);
+    return (await reg.layers.servable(name, d)) !== undefined;
   }
 
   return {

@@ -7,7 +7,7 @@ import { readOnlyMiddleware } from './auth/readonly.js';
 import { uploadLimit } from './limits.js';
 import type { NotifyConfig } from '../events/config.js';
 import { Notifier } from './delivery/notifier.js';
-import type { Logger } from './log.js';
+import type { Logger } from 'pino';
 import { Metrics } from './metrics.js';
 import { createRouter } from './router.js';
 import type { FsyncMode } from '../shared/durability.js';

@@ -4,8 +4,6 @@
 // header or token ever be passed in by mistake.
 import { type DestinationStream, pino, type Logger } from 'pino';
 
-export type { Logger };
-
 const REDACT = [
   'authorization', '*.authorization', 'headers.authorization', '*.headers.authorization',
   'password', '*.password', 'token', '*.token', 'access_token', '*.access_token',

@@ -7,7 +7,7 @@ import type { Server, ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import { ERROR_CODES } from '../shared/errors.js';
 import { duration, type SecurityOptions } from './auth/options.js';
-import type { Logger } from './log.js';
+import type { Logger } from 'pino';
 
 export function serverTimeouts(opts: SecurityOptions, logger: Logger): { options: ServerOptions; apply(server: Server): void } {
   const headers = duration(opts.headerTimeout ?? '60s', '--header-timeout');

@@ -1,4 +1,4 @@
-// The daemon notices what other processes change under its root (SPEC §1: chokidar).
+// The daemon notices what other processes change under its root (with chokidar).
 //
 // Only the catalog depends on the watcher (see store/cache.ts for why tags and
 // manifests are validated by a stat instead). So only the name folders under
@@ -14,13 +14,13 @@
 // network filesystems where inotify does not see other hosts' writes), `off`.
 import { relative, sep } from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
-import type { Logger } from './log.js';
+import type { Logger } from 'pino';
 import type { CachedRepositories } from '../store/cache.js';
 
 export type WatchMode = 'inotify' | 'poll' | 'off';
 export const WATCH_MODES: readonly WatchMode[] = ['inotify', 'poll', 'off'];
 
-/** Poll interval: with the 1 s promise of SPEC §5 in mind (a change is served within it). */
+/** Poll interval: with the promise of docs/faults.md in mind (a change is served within it). */
 const POLL_MS = 300;
 
 export interface Watcher {

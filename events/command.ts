@@ -2,7 +2,8 @@
 // and the last delivery error. Reads the root only, unless --retry-failed.
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { Paths, rootArg } from '../shared/paths.js';
+import { rootArg } from '../shared/options.js';
+import { Paths } from '../shared/paths.js';
 import { EventQueue } from './queue.js';
 
 export interface EventsArgs {

@@ -10,11 +10,10 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import { digestString } from '../shared/digest.js';
 import { listDir, readOrUndefined, readTextOrUndefined, statOrUndefined, treeStats } from '../shared/fsx.js';
-import { type Tree, listDigests } from '../shared/layout.js';
+import { type Tree, listDigests } from '../shared/tree.js';
 import { type Manifest, parseManifest } from '../shared/manifest.js';
-import { type Digest, isDigest, parseDigest } from '../shared/reference.js';
+import { type Digest, digestString, isDigest, parseDigest } from '../shared/reference.js';
 import { parseStoredSignature } from '../shared/schema1.js';
 
 export type FindingKind =

@@ -7,8 +7,9 @@ import cliProgress from 'cli-progress';
 import prettyBytes from 'pretty-bytes';
 import type { Argv } from 'yargs';
 import { acquireLock, type Lock, LockBusyError } from '../store/gclock.js';
-import { Tree } from '../shared/layout.js';
-import { Paths, rootArg } from '../shared/paths.js';
+import { Tree } from '../shared/tree.js';
+import { rootArg } from '../shared/options.js';
+import { Paths } from '../shared/paths.js';
 import { type CheckResult, checkTree } from './check.js';
 import { type RepairOutcome, repairTree } from './repair.js';
 

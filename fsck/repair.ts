@@ -6,7 +6,8 @@
 // entries of revisions that can no longer be pulled) are removed.
 import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
-import { atomicWrite, ensureLink, fsyncFolderOf, isCode, mkdirp, removeFile, removeTree, tempPath } from '../shared/fsx.js';
+import { atomicWrite, ensureLink, fsyncFolderOf, mkdirp, removeFile, removeTree, tempPath } from '../shared/fsx.js';
+import { isCode } from '../shared/syncfs.js';
 import type { Paths } from '../shared/paths.js';
 import type { Finding, Repair } from './check.js';
 

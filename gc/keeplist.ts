@@ -1,4 +1,4 @@
-// Keep-lists (SPEC §4): what outside systems (deploy inventories, release trackers)
+// Keep-lists (docs/gc.md): what outside systems (deploy inventories, release trackers)
 // say must survive. One reference a line; `#` starts a comment; blank lines are
 // ignored. All lists are parsed before the GC touches anything, so a bad line
 // stops the run with nothing deleted.

@@ -5,7 +5,7 @@ import type cliProgress from 'cli-progress';
 import ms from 'ms';
 import prettyBytes from 'pretty-bytes';
 import type { Argv } from 'yargs';
-import { rootArg } from '../shared/paths.js';
+import { rootArg } from '../shared/options.js';
 import { KeepListError } from './keeplist.js';
 import { LockBusyError } from '../store/gclock.js';
 import type { Plan, PlanItem } from './plan.js';
@@ -25,7 +25,7 @@ export interface GcArgs {
 
 export function gcCommand(yargs: Argv): Argv<GcArgs> {
   return yargs
-    .usage('$0 gc --root DIR [--keep FILE|-]... [options]\n\nRemove what nothing references (SPEC §4). Safe while the daemon serves.')
+    .usage('$0 gc --root DIR [--keep FILE|-]... [options]\n\nRemove what nothing references. Safe while the daemon serves.')
     .option('root', { type: 'string', coerce: rootArg, demandOption: true, describe: 'storage root to collect (the daemon may be serving it)' })
     .option('keep', {
       // nargs 1, not `array: true`: yargs otherwise reads "-" as a positional. Repeats collect into an array.

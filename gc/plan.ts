@@ -1,8 +1,8 @@
-// Mark and plan (SPEC §4), as pure data: from an inventory of the tree, the
+// Mark and plan (docs/gc.md), as pure data: from an inventory of the tree, the
 // keep-lists and the options, compute what is kept and why, and what goes and why.
 // Nothing here reads or writes the filesystem, so the plan a --dry-run prints is
 // exactly the one a real run hands to the sweep.
-import type { Inventory, RepositoryInfo, TagInfo } from './inventory.js';
+import type { Snapshot, RepositoryInfo, TagInfo } from './snapshot.js';
 import type { KeepEntry } from './keeplist.js';
 import { digestString, isDigest } from '../shared/reference.js';
 
@@ -65,7 +65,7 @@ export function freshSince(markMs: number, graceMs: number): number {
 export const SWEEP_ORDER: ItemKind[] = ['tag', 'history-entry', 'revision', 'referrer-link', 'layer-link', 'blob', 'signatures', 'upload'];
 
 /** `now` is when the mark began: before the inventory was read, not after. */
-export function makePlan(inv: Inventory, keep: KeepEntry[], opts: PlanOptions, now: number): Plan {
+export function makePlan(inv: Snapshot, keep: KeepEntry[], opts: PlanOptions, now: number): Plan {
   const warnings: string[] = [];
   const since = freshSince(now, opts.graceMs);
   const fresh = (mtimeMs: number) => mtimeMs >= since;
@@ -252,7 +252,7 @@ export function attachedSubject(tag: string): string | undefined {
  */
 function markRepository(
   repo: RepositoryInfo,
-  inv: Inventory,
+  inv: Snapshot,
   keep: KeepEntry[],
   opts: PlanOptions,
   now: number,
@@ -323,7 +323,7 @@ function markRepository(
 }
 
 /** Keep-list entries by repository; entries naming no repository only warn (outside lists lag behind). */
-function groupKeep(inv: Inventory, keep: KeepEntry[], warnings: string[]): Map<string, KeepEntry[]> {
+function groupKeep(inv: Snapshot, keep: KeepEntry[], warnings: string[]): Map<string, KeepEntry[]> {
   const byRepo = new Map<string, KeepEntry[]>();
   const repos = new Set(inv.repositories.map((r) => r.name));
   for (const k of keep) {

@@ -19,6 +19,7 @@ export async function recordGc(paths: Paths, r: Report): Promise<{ eventsQueued:
     removed: {
       revisions: r.revisionsRemoved,
       blobs: r.blobsRemoved,
+      attached_tags: r.tagsRemoved,
       history_entries: r.historyEntriesRemoved,
       referrer_links: r.referrerLinksRemoved,
       layer_links: r.layerLinksRemoved,

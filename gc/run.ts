@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { exists } from '../shared/fsx.js';
 import { Paths } from '../shared/paths.js';
-import { takeInventory } from './inventory.js';
+import { takeSnapshot } from './snapshot.js';
 import { readKeepLists } from './keeplist.js';
 import { acquireLock } from '../store/gclock.js';
 import { type ItemKind, type Plan, freshSince, makePlan } from './plan.js';
@@ -52,7 +52,7 @@ export async function runGc(opts: GcOptions, hooks: GcHooks = {}): Promise<Repor
   const keep = await readKeepLists(opts.keep, opts.stdin);
 
   // The mark begins before the lock appears: whatever is written once a GC holds
-  // the lock is fresh to it (SPEC §4 grace, counted from here).
+  // the lock is fresh to it (the grace of docs/gc.md, counted from here).
   const markMs = Date.now();
   // A dry run removes nothing, so it needs no lock and may run beside a real GC.
   const lock = opts.dryRun ? undefined : await acquireLock(paths, warn);
@@ -61,7 +61,7 @@ export async function runGc(opts: GcOptions, hooks: GcHooks = {}): Promise<Repor
       const restored = await recoverTrash(paths);
       if (restored) warn(`put back ${restored} item(s) an interrupted gc had moved aside`);
     }
-    const inventory = await takeInventory(paths, (done, total) => hooks.onProgress?.('mark', done, total));
+    const inventory = await takeSnapshot(paths, (done, total) => hooks.onProgress?.('mark', done, total));
     const plan = makePlan(inventory, keep, opts, markMs);
     plan.warnings.forEach(warn);
     await hooks.onPlan?.(plan);

@@ -5,9 +5,7 @@
 // valid tree that the next run finishes. Blobs no revision referenced at the mark
 // (uploaded, never put in a manifest), with their layer links, go before all that
 // (Plan.unreferenced): nothing the sweep may spare can need them, and a big one is
-// the slowest thing to delete (on the bench tree, 3 GB of them: the run ends
-// 0.05-0.09 s sooner when their deletion overlaps the rest of the sweep instead of
-// following it).
+// the slowest thing to delete, so its deletion overlaps the rest of the sweep.
 //
 // Every file call here is sync (see shared/syncfs.ts), and not only for speed: the
 // deletions run on the thread pool, and an async call queues behind them (the
@@ -24,11 +22,11 @@
 //   - a referrer link goes only if its revision is still unlinked after the move.
 import type { Stats } from 'node:fs';
 import { join } from 'node:path';
-import { listDigestsSync, listTagsSync, walkNamesSync } from '../shared/layout.js';
+import { listDigestsSync, listTagsSync, walkNamesSync } from '../shared/tree.js';
 import type { Paths } from '../shared/paths.js';
 import { digestString, parseDigest } from '../shared/reference.js';
 import { Pacer, readTextSyncOrUndefined, statSyncOrUndefined, treeStatsSync } from '../shared/syncfs.js';
-import { type Inventory, readManifest } from './inventory.js';
+import { type Snapshot, readManifest } from './snapshot.js';
 import type { Plan, PlanItem } from './plan.js';
 import type { Trash } from './trash.js';
 
@@ -47,7 +45,7 @@ export interface SweepResult {
   interrupted: boolean;
 }
 
-export async function sweep(paths: Paths, trash: Trash, plan: Plan, inv: Inventory, opts: SweepOptions): Promise<SweepResult> {
+export async function sweep(paths: Paths, trash: Trash, plan: Plan, inv: Snapshot, opts: SweepOptions): Promise<SweepResult> {
   const result: SweepResult = { removed: [], spared: [], interrupted: false };
   const doomed = new Set(plan.items.filter((i) => i.kind === 'revision').map((i) => `${i.repository}@${i.digest}`));
   let done = 0;
@@ -174,7 +172,7 @@ interface Protected {
  * pushed since the mark, or doomed but spared by the sweep. (Revisions the mark
  * kept already protect theirs through the plan.)
  */
-function protectedSinceMark(paths: Paths, inv: Inventory, doomed: Set<string>): Protected {
+function protectedSinceMark(paths: Paths, inv: Snapshot, doomed: Set<string>): Protected {
   const known = new Map(inv.repositories.map((r) => [r.name, r.revisions]));
   const out: Protected = { layers: new Set(), blobs: new Set() };
   for (const name of walkNamesSync(paths).repositories) {

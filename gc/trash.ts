@@ -22,9 +22,9 @@
 import { randomUUID } from 'node:crypto';
 import { promises as fs, type Stats, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
-import { isCode, listDir, mkdirp, removeTree, statOrUndefined } from '../shared/fsx.js';
+import { listDir, mkdirp, removeTree, statOrUndefined } from '../shared/fsx.js';
 import { type Paths, tagFolder } from '../shared/paths.js';
-import { statSyncOrUndefined } from '../shared/syncfs.js';
+import { isCode, statSyncOrUndefined } from '../shared/syncfs.js';
 
 export type Outcome = 'removed' | 'spared' | 'gone';
 

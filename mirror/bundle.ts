@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 import { HashingStream, sameDigest } from '../shared/digest.js';
 import { exists, mkdirp, readOrUndefined, removeTree, statOrUndefined } from '../shared/fsx.js';
-import { LAYOUT_FILES, LayoutPaths, layoutBlobEntry, partialPath, tarEntryName } from '../shared/paths.js';
+import { LAYOUT_FILES, LayoutPaths, layoutBlobEntry, partialPath } from '../shared/paths.js';
 import { type Digest, digestString } from '../shared/reference.js';
 import type { OnBytes } from './progress.js';
 
@@ -213,4 +213,9 @@ export async function writeBundle(out: string, index: LayoutIndex, blobs: BlobSo
   } finally {
     await removeTree(dir);
   }
+}
+
+/** A tar entry's path with a leading `./` taken off (skopeo writes none, GNU tar may). */
+function tarEntryName(entryPath: string): string {
+  return entryPath.replace(/^\.\//, '');
 }

@@ -3,7 +3,8 @@
 import { promises as fs } from 'node:fs';
 import prettyBytes from 'pretty-bytes';
 import type { Argv } from 'yargs';
-import { partialPath, rootArg } from '../shared/paths.js';
+import { rootArg } from '../shared/options.js';
+import { partialPath } from '../shared/paths.js';
 import { BundleError } from './bundle.js';
 import { exportBundle } from './export.js';
 import { importBundle } from './import.js';

@@ -1,6 +1,6 @@
 // `cairn inventory`: every digest a store holds, one a line, for the other side's `cairn export --have`.
 import { resolve } from 'node:path';
-import { Tree } from '../shared/layout.js';
+import { Tree } from '../shared/tree.js';
 import { Paths } from '../shared/paths.js';
 import { digestString } from '../shared/reference.js';
 

@@ -1,7 +1,7 @@
 // Content hashing: digests of buffers, and a hasher that runs while bytes flow.
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
-import { type Algorithm, type Digest, digestString } from './reference.js';
+import type { Algorithm, Digest } from './reference.js';
 
 export function digestOf(data: Uint8Array, algorithm: Algorithm = 'sha256'): Digest {
   return { algorithm, hex: createHash(algorithm).update(data).digest('hex') };
@@ -28,4 +28,3 @@ export class HashingStream extends Transform {
   }
 }
 
-export { digestString };

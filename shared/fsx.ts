@@ -5,19 +5,14 @@
 // false` below leaves a folder's fsync to a later one, which only a filesystem
 // that commits metadata in order allows; elsewhere every folder is fsynced.
 //
-// Calls that only read what the kernel holds in memory (stat, access, reading a
-// link file of a few bytes, opening a file or folder that exists, closing) are made
-// inline: through libuv's thread pool each costs ~13 µs of CPU and waits behind the
-// four threads' fsyncs, inline ~2.6 µs (measured on the 2-core bench VM). Calls that change the
-// tree (create, mkdir, rename, unlink, utimes) stay on the pool even though they are
-// as small: with a journal each joins a transaction, and while a commit runs (which,
-// with a push's fsyncs, is most of the time) they wait for it, 200-600 µs each, which
-// inline would stall every request. Without a journal (durability().changesWait) a
-// touch only edits memory and runs inline: a tag PUT makes five, and inline they cost
-// 6-11% less CPU per tag, +4-7% tags/s (two sets of 6 alternating pairs); creates,
-// mkdir and rename inline gained nothing more (they allocate inodes, a scan there).
-// Price of the inline reads: on a filesystem whose metadata reads are slow (NFS), they
-// hold the loop.
+// Calls that only read what the kernel holds in memory (stat, reading a link file of
+// a few bytes, opening what exists, closing) run inline, on the event loop: through
+// libuv's pool each would also wait behind its four threads' fsyncs. Calls that change
+// the tree stay on the pool: with a journal each joins a transaction and may wait for
+// a commit, which inline would stall every request. Without a journal
+// (durability().changesWait false) a touch only edits memory and runs inline too. The
+// price of the inline reads: on a filesystem whose metadata reads are slow (NFS) they
+// hold the loop. (Measurements: bench/TRIED.md, "small calls inline".)
 import { randomUUID } from 'node:crypto';
 import { close, closeSync, constants, fdatasync, fsync, open, openSync, promises as fs, utimesSync, write, writev } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -25,10 +20,9 @@ import { promisify } from 'node:util';
 import { durability } from './durability.js';
 import { absent, isCode, readTextSyncOrUndefined, statSyncOrUndefined } from './syncfs.js';
 
-export { isCode }; // the errno test lives with the sync calls; most callers know it from here
 
 // Descriptor calls through the callback API: fs.promises wraps each descriptor in a
-// FileHandle, which costs 2-3× the CPU per open + close (18-31 µs against 10 µs here).
+// FileHandle, which costs several times the CPU per open + close.
 export const openFd = promisify(open);
 export const writeFd = promisify(write);
 export const writevFd = promisify(writev);
@@ -238,11 +232,7 @@ export async function ensureLink(dest: string): Promise<boolean> {
   return true;
 }
 
-/**
- * Whether `p` is there. A stat that returns undefined, not an access() that throws:
- * building that error costs 4 µs in a loop and, on the daemon's main thread, about
- * 60 µs per tag PUT (a new tag asks once; alternating A/Bs of 3,000 PUTs).
- */
+/** Whether `p` is there: a stat that returns undefined, not an access() that throws (building the error costs more than the call). */
 export async function exists(p: string): Promise<boolean> {
   return statSyncOrUndefined(p) !== undefined;
 }

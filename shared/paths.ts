@@ -35,16 +35,6 @@ import { isAbsolute, join, relative, sep } from 'node:path';
 import { type Digest, isDigest, isName, isTag, isUploadId, parseDigest } from './reference.js';
 
 /**
- * `--root` as a command line gives it. An empty value is refused, not read as the
- * current folder: `--root "$ROOT"` with the variable unset would otherwise serve,
- * check or collect wherever the command was started (a cron job's home).
- */
-export function rootArg(v: string): string {
-  if (!v.trim()) throw new Error('--root is empty: name the storage root folder');
-  return v;
-}
-
-/**
  * The files inside a tag's folder at `dir`: its place under _tags/, or a folder under
  * tmp/ where a new tag is built whole before it is renamed into place.
  */
@@ -329,11 +319,6 @@ export function layoutBlobEntry(entryPath: string): Digest | undefined {
   const m = /^(?:\.\/)?blobs\/(sha256|sha512)\/([a-f0-9]+)$/.exec(entryPath);
   const s = m ? `${m[1]}:${m[2]}` : '';
   return isDigest(s) ? parseDigest(s) : undefined;
-}
-
-/** A tar entry's path with a leading `./` taken off (skopeo writes none, GNU tar may). */
-export function tarEntryName(entryPath: string): string {
-  return entryPath.replace(/^\.\//, '');
 }
 
 /** Where a bundle is written before it is renamed into place, beside its final path. */

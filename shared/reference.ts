@@ -1,4 +1,4 @@
-// The grammars of repository names, tags and digests (SPEC §3). Every part of an
+// The grammars of repository names, tags and digests (docs/api.md). Every part of an
 // on-disk path is checked here first, so no request can build a path outside the root.
 import { RegistryError } from './errors.js';
 

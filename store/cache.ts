@@ -1,9 +1,10 @@
-// In-memory caches, only where they pay, and never the source of truth: the tree
-// is (SPEC §2), and another process (a second daemon, `cairn gc`, an import) may
+
+import { isCode } from '../shared/syncfs.js';// In-memory caches, only where they pay, and never the source of truth: the tree
+// is (docs/storage.md), and another process (a second daemon, `cairn gc`, an import) may
 // change it at any time.
 //
-// Two ways to keep a cache honest were measured (bench/cache.ts; numbers in README
-// "Faults and many processes"):
+// Two ways to keep a cache honest (bench/cache.ts measures them; docs/faults.md has
+// the figures):
 //
 //  - tag → current digest and manifest bytes by digest are *validated by a stat*:
 //    each entry remembers the inode, size and mtime/ctime (ns) of the file it was read
@@ -20,7 +21,7 @@
 // reads its own writes without waiting for any event.
 import type { BigIntStats } from 'node:fs';
 import { statSync } from 'node:fs';
-import { isCode } from '../shared/fsx.js';
+
 import { isSchema1 } from '../shared/manifest.js';
 import { type Digest, type Reference, digestString } from '../shared/reference.js';
 import { ManifestStore, type Revision } from './manifests.js';

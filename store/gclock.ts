@@ -11,7 +11,8 @@
 // made empty, so that a GC can still run and free space.
 import { promises as fs } from 'node:fs';
 import { isAlive, thisProcess } from '../shared/holder.js';
-import { isCode, mkdirp, readTextOrUndefined, removeFile, tempPath } from '../shared/fsx.js';
+import { mkdirp, readTextOrUndefined, removeFile, tempPath } from '../shared/fsx.js';
+import { isCode } from '../shared/syncfs.js';
 import type { Paths } from '../shared/paths.js';
 
 export interface LockInfo {

@@ -1,4 +1,4 @@
-// Manifest revisions and the immutable-reference rules of SPEC §3: a PUT stores a
+// Manifest revisions and the immutable-reference rules (docs/api.md): a PUT stores a
 // revision and moves tags, never destroys; the three DELETEs unlink.
 import { digestOf, sameDigest } from '../shared/digest.js';
 import { RegistryError } from '../shared/errors.js';

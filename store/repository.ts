@@ -5,9 +5,10 @@
 // which `current` moved.
 import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
-import { atomicWrite, atomicWriteAll, ensureLink, exists, fsyncDir, fsyncFolderOf, fsyncNewFolders, isCode, mkdirp, readTextOrUndefined, removeFile, removeTree, renameMakingParent, tempPath, touch, writeNewFile } from '../shared/fsx.js';
+import { atomicWrite, atomicWriteAll, ensureLink, exists, fsyncDir, fsyncFolderOf, fsyncNewFolders, mkdirp, readTextOrUndefined, removeFile, removeTree, renameMakingParent, tempPath, touch, writeNewFile } from '../shared/fsx.js';
+import { isCode } from '../shared/syncfs.js';
 import { tagFolder } from '../shared/paths.js';
-import { Tree } from '../shared/layout.js';
+import { Tree } from '../shared/tree.js';
 import { type Digest, digestString } from '../shared/reference.js';
 import { withTagLock } from './taglock.js';
 
@@ -135,7 +136,7 @@ export class Repositories extends Tree {
    * Durability: both files are fsynced, then the rename and `_tags` are. The staged
    * folders themselves are fsynced only where new folders do not follow their files'
    * fsyncs (shared/durability.ts; ext4 and xfs need none). This path is the whole
-   * cost of a tag PUT, and it went from ~70 thread-pool trips to ~15 (bench: tag PUT).
+   * cost of a new tag's PUT: keep its trips through the thread pool few.
    */
   private async createTag(name: string, tag: string, d: Digest, at: Date): Promise<boolean> {
     const dest = this.paths.tag(name, tag);

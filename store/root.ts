@@ -3,7 +3,8 @@
 // (another daemon on the same root) are left alone. A store mounted read-only is
 // served as it is: there is nothing to clean, and pulls need nothing written.
 import { join } from 'node:path';
-import { isCode, listDir, makeFolder, removeTree } from '../shared/fsx.js';
+import { listDir, makeFolder, removeTree } from '../shared/fsx.js';
+import { isCode } from '../shared/syncfs.js';
 import { isAlive, thisProcess } from '../shared/holder.js';
 import type { Paths } from '../shared/paths.js';
 

@@ -4,12 +4,11 @@
 //
 // The bytes of a big upload bypass the page cache (O_DIRECT): the sink gathers them
 // in page-aligned stages (stages.ts) and writes each full one straight to the
-// device while the next fills. On the bench VM, new data through the page cache ran
-// at 300-400 MiB/s for 1.3-1.7 system CPU s per 512 MiB (page frames not used
-// lately seem to be what costs: rewriting a file just deleted runs at ~2 GB/s),
-// O_DIRECT at 2.0-2.8 GB/s for 0.02-0.06 s (8 alternating rounds). A
-// blob is written once and read later if ever; caching it as it is written would
-// only push out what the page cache holds for manifests and lists.
+// device while the next fills. On this project's VMs new data through the page cache
+// costs most of a push's CPU, and a blob is written once and read later if ever:
+// caching it as it is written would only push out what the page cache holds for
+// manifests and lists. The price: a blob's first pull right after its push reads the
+// disk. (Measurements: bench/TRIED.md, "blob push".)
 // Through the page cache go, as they come: an upload's first stage's worth of bytes
 // (so the many small uploads never take a stage), everything where no stage is free
 // or O_DIRECT is refused (tmpfs before Linux 6.6), and around the stages the bytes up
@@ -20,7 +19,8 @@ import type { Hash } from 'node:crypto';
 import { closeSync, constants, openSync } from 'node:fs';
 import { Writable } from 'node:stream';
 // Raw descriptors, not a FileHandle (2-3× the CPU per call; see shared/fsx.ts).
-import { fdatasyncFd, fsyncFd, isCode, openFd, writeFd, writevFd } from '../shared/fsx.js';
+import { fdatasyncFd, fsyncFd, openFd, writeFd, writevFd } from '../shared/fsx.js';
+import { isCode } from '../shared/syncfs.js';
 import { STAGE, giveBackStage, takeStage } from './stages.js';
 
 /** Told of every chunk a sink takes in; the daemon frees request buffers by it (daemon/memory.ts). */
@@ -29,18 +29,9 @@ export function onUploadBytes(hook: (bytes: number) => void): void {
   received = hook;
 }
 
-/**
- * Bytes buffered before the source (the request) is paused, besides the stage. 3
- * alternating rounds on a fresh daemon, 1 MiB / 512 KiB / 256 KiB: 16 concurrent
- * 8 MiB uploads peaked at 113-124 / 98-105 / 92-96 MiB RSS; a 512 MiB push ran at
- * ~800 / ~750 / ~640 MiB/s (before O_DIRECT).
- */
+/** Bytes buffered before the source (the request) is paused, besides the stage: memory per upload against push speed. */
 const HIGH_WATER = 512 << 10;
-/**
- * New bytes through the page cache after which a background flush starts. Small
- * enough that a 16 MiB PATCH is mostly on disk when its last byte arrives (chunked
- * 512 MiB push, 9 alternating runs each: median 478 → 557 MiB/s from 32 MiB).
- */
+/** New bytes through the page cache after which a background flush starts: small enough that a 16 MiB PATCH is mostly on disk when its last byte arrives. */
 const FLUSH_EVERY = 4 << 20;
 /** O_DIRECT offsets and lengths are multiples of this: a page covers 512- and 4096-byte sectors. */
 const BLOCK = 4096;

@@ -9,9 +9,8 @@
 export const STAGE = 512 << 10;
 /**
  * At most this many stages, ever: 4 MiB, resident once touched. A big upload takes
- * two, so four at once go O_DIRECT with both (more with one). With 16 (8 MiB), the
- * bench's daemon peaked at 145-148 MiB RSS after 16 concurrent uploads, against a
- * 150 MiB target.
+ * two, so four at once go O_DIRECT with both (more with one); twice as many put the
+ * daemon's peak memory at its 150 MiB bound under 16 concurrent uploads.
  */
 const MAX_STAGES = 8;
 const WASM_PAGE = 64 << 10;

@@ -11,7 +11,8 @@
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { closeFd, isCode, openFd, readTextOrUndefined, removeFile, statOrUndefined, writeFd } from '../shared/fsx.js';
+import { closeFd, openFd, readTextOrUndefined, removeFile, statOrUndefined, writeFd } from '../shared/fsx.js';
+import { isCode } from '../shared/syncfs.js';
 import { type Holder, isAlive, thisProcess } from '../shared/holder.js';
 
 export const STALE_MS = 10_000;

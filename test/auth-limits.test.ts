@@ -1,4 +1,4 @@
-// Read-only mode, TLS, the start-up warning and the limits (issue 6): every write
+// Read-only mode, TLS, the start-up warning and the limits: every write
 // route answers 405 UNSUPPORTED on a --read-only registry while reads work; HTTPS
 // with a certificate made here by openssl; --max-uploads answers 429; a client too
 // slow with its headers gets 408, an idle connection is closed; failed sign-ins are

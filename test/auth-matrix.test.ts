@@ -1,4 +1,4 @@
-// Who may do what (issue 6 "Tests"): a table of user × repository × action with the
+// Who may do what: a table of user × repository × action with the
 // expected answer in every cell, run against the real daemon in htpasswd mode and
 // again in token mode. In token mode every refusal is 401 (the client is told to
 // fetch a better token: error="insufficient_scope"), where htpasswd mode answers

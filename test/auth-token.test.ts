@@ -1,4 +1,4 @@
-// Token mode (issue 6): the daemon's token endpoint grants only what the rules allow,
+// Token mode: the daemon's token endpoint grants only what the rules allow,
 // and a bearer is accepted only when its signature, exp, nbf, aud and iss all hold —
 // expired, not-yet-valid, forged, wrong-audience and wrong-issuer tokens are refused
 // with 401; tokens of an outside issuer are accepted through its JWKS file.

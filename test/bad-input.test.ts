@@ -1,4 +1,4 @@
-// SPEC §5: bad input gets the right OCI error and changes nothing. Every case
+// Bad input (docs/faults.md) gets the right OCI error and changes nothing. Every case
 // snapshots the storage tree before and after the request and asserts that it is
 // byte-for-byte the same (tmp/ excepted: it is scratch space).
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Crash safety (SPEC §5): the real daemon process is killed with SIGKILL at random
+// Crash safety (docs/faults.md): the real daemon process is killed with SIGKILL at random
 // instants while a monolithic upload, a chunked upload and a manifest PUT are in
 // flight, then restarted over the same root. After every kill: every file under
 // blobs/ hashes to its name; every write acknowledged before the kill is served

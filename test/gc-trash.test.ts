@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Trash } from '../gc/trash.js';
-import { Tree, listBlobsSync, listDigests, listDigestsSync, listTagsSync } from '../shared/layout.js';
+import { Tree, listBlobsSync, listDigests, listDigestsSync, listTagsSync } from '../shared/tree.js';
 import { Paths } from '../shared/paths.js';
 import { parseDigest } from '../shared/reference.js';
 

@@ -1,4 +1,4 @@
-// The watched inbox (issue 8 "Tests"): bundles dropped into `serve --inbox DIR` are
+// The watched inbox: bundles dropped into `serve --inbox DIR` are
 // imported while pushes continue, then moved to done/ (or failed/) with a report.
 import assert from 'node:assert/strict';
 import { appendFile, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';

@@ -1,4 +1,4 @@
-// Bundles and other tools (issue 8 "Tests"): skopeo reads our export (oci-archive
+// Bundles and other tools: skopeo reads our export (oci-archive
 // and oci: directory) and pushes it to a daemon unchanged; we import skopeo's
 // oci-archive output with --repository.
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// `cairn mirror` (issue 8 "Tests"): a second local daemon acts as the upstream;
+// `cairn mirror`: a second local daemon acts as the upstream;
 // every platform of an index and the referrers come along, digests are checked,
 // and a second run fetches nothing.
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// The immutable-references table of SPEC §3, one test per row.
+// The immutable-references table of docs/api.md, one test per row.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { MediaTypes } from '../shared/manifest.js';

@@ -1,4 +1,4 @@
-// Routing edge cases as a table (SPEC §3, issue 2 "Tests"): repository names that
+// Routing edge cases as a table: repository names that
 // contain route words, trailing slashes, encoded separators and dot segments,
 // grammar limits, unknown endpoints and wrong methods. Each row is one request sent
 // byte-exact; rows run in order, and later rows read what earlier rows pushed.

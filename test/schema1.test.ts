@@ -1,4 +1,4 @@
-// Schema1 signed manifests (issue 3): the digest is the JWS payload's, signatures are
+// Schema1 signed manifests: the digest is the JWS payload's, signatures are
 // verified with jose, stored one file each and merged on serve; bad signatures store
 // nothing; skopeo pushes, inspects and pulls a v2s1 image.
 import assert from 'node:assert/strict';

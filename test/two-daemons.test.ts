@@ -1,4 +1,4 @@
-// Two daemon processes over one root (SPEC §2: the tree is the only state), and a
+// Two daemon processes over one root (the tree is the only state), and a
 // `cairn gc` beside them. Daemon A watches with inotify, B polls (the network
 // filesystem mode), so both watcher modes are driven. Whatever one process changes,
 // the other serves within 1 s; every acknowledged push is served by both; fsck

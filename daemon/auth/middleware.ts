@@ -7,7 +7,7 @@ import type Koa from 'koa';
 import type { Context } from 'koa';
 import { RegistryError } from '../../shared/errors.js';
 import { isName } from '../../shared/reference.js';
-import type { Logger } from '../log.js';
+import type { Logger } from 'pino';
 import { queryAll } from '../params.js';
 import { type Htpasswd, parseBasic } from './htpasswd.js';
 import { type Access, type Identity, NOTHING, type Rules, UNRESTRICTED } from './rules.js';

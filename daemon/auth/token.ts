@@ -20,7 +20,8 @@ import {
   importPKCS8,
   jwtVerify,
 } from 'jose';
-import { fsyncDir, isCode, mkdirp, tempPath } from '../../shared/fsx.js';
+import { fsyncDir, mkdirp, tempPath } from '../../shared/fsx.js';
+import { isCode } from '../../shared/syncfs.js';
 import type { AccessEntry } from './scope.js';
 
 export interface TokenOptions {

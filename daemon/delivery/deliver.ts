@@ -5,7 +5,7 @@
 // the order (nothing behind a failing batch overtakes it); other 4xx (and, with
 // maxAttempts, a batch that keeps failing) move the batch to failed/. Requests never
 // wait on any of this: they only write the queue file and kick the worker.
-import type { Logger } from '../log.js';
+import type { Logger } from 'pino';
 import type { Endpoint } from '../../events/config.js';
 import { ENVELOPE_MEDIA_TYPE, type RegistryEvent, envelope } from '../../events/envelope.js';
 import type { EventQueue } from '../../events/queue.js';

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type Koa from 'koa';
 import type { Context } from 'koa';
 import type { Paths } from '../../shared/paths.js';
-import type { Logger } from '../log.js';
+import type { Logger } from 'pino';
 import type { NotifyConfig } from '../../events/config.js';
 import { type DeliveryHooks, Deliverer } from './deliver.js';
 import { type EventNote, type EventTarget, makeEvent } from '../../events/envelope.js';

@@ -8,7 +8,7 @@
 // names do not leak), and nothing says whether a blob is stored outside the
 // repository asked about.
 import { parseManifest } from '../../shared/manifest.js';
-import { type Digest, digestString, isDigest, isName, isTag, parseDigest, parseName, parseTag } from '../../shared/reference.js';
+import { type Digest, digestString, isDigest, parseDigest, parseName, parseTag } from '../../shared/reference.js';
 import { RegistryError } from '../../shared/errors.js';
 import type { Access } from '../auth/rules.js';
 import { type Page, paginate } from '../params.js';
@@ -149,4 +149,3 @@ export function tagQuery(v: unknown): string {
 export function digestQuery(v: unknown): Digest {
   return parseDigest(typeof v === 'string' ? v : '');
 }
-export { isName, isTag };

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { hashSync } from '@node-rs/bcrypt';
-import { createLogger, type Logger } from '../../daemon/log.js';
+import { createLogger } from '../../daemon/log.js';
+import type { Logger } from 'pino';
 
 /** Writes an htpasswd file (cost 4 keeps the tests quick; htpasswd -B uses 5) and a rules file; returns their paths. */
 export async function authFiles(users: Record<string, string>, rules?: unknown): Promise<{ dir: string; htpasswd: string; rules?: string }> {

@@ -6,7 +6,8 @@ import { after, before } from 'node:test';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve, type ServeOptions } from '../../daemon/main.js';
-import { createLogger, type Logger } from '../../daemon/log.js';
+import { createLogger } from '../../daemon/log.js';
+import type { Logger } from 'pino';
 
 export interface TestDaemon {
   url: string;

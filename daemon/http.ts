@@ -30,15 +30,22 @@ export function hasBody(ctx: Context): boolean {
 
 /** An upload chunk's `Content-Range: <start>-<end>`, or undefined when absent. */
 export function chunkRange(ctx: Context): { start: number; end: number } | undefined {
-  const header = ctx.get('Content-Range');
+  return parseContentRange(ctx.get('Content-Range'), ctx.get('Content-Length'));
+}
+
+/**
+ * `Content-Range` of an upload chunk (`a-b`, `bytes a-b`, `bytes=a-b`, optionally
+ * `/total` or `/*`) against its `Content-Length` (`''` when absent): undefined when
+ * there is no header, RANGE_INVALID when it is malformed or disagrees with the length.
+ */
+export function parseContentRange(header: string, contentLength: string): { start: number; end: number } | undefined {
   if (header === '') return undefined;
   const m = /^(?:bytes[ =])?(\d+)-(\d+)(?:\/(?:\d+|\*))?$/.exec(header.trim());
   if (!m) throw new RegistryError('RANGE_INVALID', `malformed Content-Range ${JSON.stringify(header)}`);
   const start = Number(m[1]);
   const end = Number(m[2]);
-  const length = ctx.get('Content-Length');
-  if (end < start || (length !== '' && Number(length) !== end - start + 1)) {
-    throw new RegistryError('RANGE_INVALID', `Content-Range ${header} does not match Content-Length ${length}`);
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || end < start || (contentLength !== '' && Number(contentLength) !== end - start + 1)) {
+    throw new RegistryError('RANGE_INVALID', `Content-Range ${header} does not match Content-Length ${contentLength}`);
   }
   return { start, end };
 }

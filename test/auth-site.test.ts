@@ -1,5 +1,5 @@
 // With auth on, what is served off the /v2/ tree (/metrics, the page and its JSON)
-// is behind it too: the route table marks those routes `base`.
+// is behind it too: the route table marks those routes `user`.
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { after, before, test } from 'node:test';

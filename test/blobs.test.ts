@@ -165,7 +165,7 @@ describe('uploads', () => {
   });
 
   test('big PATCHes that start and end mid-block, and a final chunk in the PUT: every byte kept', async () => {
-    // Past a chunk's first 512 KiB the sink writes whole blocks O_DIRECT, the edges through the page cache (daemon/store/sink.ts).
+    // Past a chunk's first 512 KiB the sink writes whole blocks O_DIRECT, the edges through the page cache (store/sink.ts).
     const b = blob(randomBytes(4_000_001));
     const start = await c.req('POST', '/v2/up/edges/blobs/uploads/');
     let loc = start.headers.get('location')!;

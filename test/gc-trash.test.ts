@@ -1,5 +1,5 @@
 // The GC's removal machinery on its own (gc/trash.ts) and the sync tree walk it
-// marks with (shared/layout.ts): what is removed is gone once close() returns, and
+// marks with (shared/tree.ts): what is removed is gone once close() returns, and
 // no trash folder stays; what turns out to be in use is back in place, unchanged;
 // the sync listings agree with the async ones, junk included.
 import assert from 'node:assert/strict';

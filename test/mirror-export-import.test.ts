@@ -1,4 +1,4 @@
-// Export from one store, import into another : both serve the same
+// Export from one store, import into another: both serve the same
 // bytes and tag histories; an incremental bundle carries only the missing blobs;
 // a re-import changes nothing; a corrupt or truncated bundle is refused whole.
 import assert from 'node:assert/strict';

@@ -122,7 +122,7 @@ describe('the page in headless chromium', () => {
       await page.click(`li.entry[data-digest="${pushes[0]}"] .line a`);
       await page.waitForSelector('section.panel h3');
       const headings = await page.$$eval('section.panel h3', (hs) => hs.map((h) => h.textContent));
-      assert.deepEqual(headings, ['Config', 'Layers', 'Referrers']);
+      assert.deepEqual(headings, ['Pull', 'Config', 'Layers', 'Signatures, attestations and SBOMs', 'Referrers']);
       assert.match((await page.textContent('#view'))!, /in the history of v1/);
       assert.deepEqual(errors, []);
     } finally {

@@ -13,6 +13,9 @@ import { RegistryError } from '../../shared/errors.js';
 import type { Access } from '../auth/rules.js';
 import { type Page, paginate } from '../params.js';
 import type { Registry } from '../../store/index.js';
+import { readTextOrUndefined, statOrUndefined } from '../../shared/fsx.js';
+import { compareStrings, listDigests } from '../../shared/tree.js';
+import { imageFacts } from './image.js';
 
 export const DEFAULT_PAGE = 50;
 const MAX_PAGE = 500;
@@ -25,6 +28,7 @@ export function pageOf(query: Record<string, string | string[] | undefined>): Re
 }
 
 export function webApi(reg: Registry) {
+  const image = imageFacts(reg);
   async function sizeAndType(name: string, d: Digest) {
     const [mediaType, size] = await Promise.all([reg.repos.revisionMediaType(name, d), reg.blobs.size(d)]);
     return { mediaType, size };
@@ -51,28 +55,51 @@ export function webApi(reg: Registry) {
       return { total: matching.length, repositories, next };
     },
 
-    async tags(access: Access, repo: string, page: Page) {
+    /**
+     * A repository's tags, by name or by when each last moved (newest first), filtered
+     * by `q`. A tag's move time is its `current` file's mtime: one stat, not a read of
+     * its history.
+     */
+    async tags(access: Access, repo: string, page: Page, opts: { sort?: 'name' | 'moved'; q?: string } = {}) {
       const name = await visible(access, repo);
-      const { items, next } = paginate(await reg.repos.listTags(name), (t) => t, page);
+      const needle = (opts.q ?? '').trim();
+      let all = (await reg.repos.listTags(name)).filter((t) => !needle || t.includes(needle));
+      const moved = new Map<string, number>();
+      if (opts.sort === 'moved') {
+        await Promise.all(all.map(async (t) => moved.set(t, (await statOrUndefined(reg.paths.tagCurrent(name, t)))?.mtimeMs ?? 0)));
+        all = all.sort((a, b) => moved.get(b)! - moved.get(a)! || compareStrings(a, b));
+      }
+      const { items, next } = paginate(all, (t) => t, page, opts.sort !== 'moved');
       const tags = await Promise.all(
         items.map(async (tag) => {
-          const [current, history] = await Promise.all([reg.repos.tagCurrent(name, tag), reg.repos.tagHistory(name, tag)]);
-          const entry = current && history.find((e) => e.digest.hex === current.hex);
-          return { tag, current: current && digestString(current), taggedAt: entry?.taggedAt, revisions: history.length };
+          const current = await reg.repos.tagCurrent(name, tag);
+          const [taggedAt, revisions] = await Promise.all([
+            current ? readTextOrUndefined(reg.paths.tagIndexEntry(name, tag, current)).then((t) => t?.trim()) : undefined,
+            listDigests(reg.paths.tagIndexDir(name, tag)).then((ds) => ds.length),
+          ]);
+          return { tag, current: current && digestString(current), taggedAt, revisions };
         }),
       );
-      return { name, tags, next };
+      return { name, total: all.length, tags, next };
     },
 
     async history(access: Access, repo: string, tag: string, page: Page) {
       const name = await visible(access, repo);
       const [all, current] = await Promise.all([reg.repos.tagHistory(name, tag), reg.repos.tagCurrent(name, tag)]);
       const { items, next } = paginate(all, (e) => digestString(e.digest), page, false);
+      // Which other tags point at each revision now.
+      const pointing = new Map<string, string[]>();
+      for (const t of await reg.repos.listTags(name)) {
+        const d = t === tag ? undefined : await reg.repos.tagCurrent(name, t);
+        if (d) pointing.set(digestString(d), [...(pointing.get(digestString(d)) ?? []), t]);
+      }
       const entries = await Promise.all(
         items.map(async (e) => ({
           digest: digestString(e.digest),
           taggedAt: e.taggedAt,
           ...(await sizeAndType(name, e.digest)),
+          imageSize: (await image.facts(name, e.digest)).imageSize,
+          tags: pointing.get(digestString(e.digest)) ?? [],
           current: current !== undefined && current.hex === e.digest.hex,
         })),
       );
@@ -96,6 +123,7 @@ export function webApi(reg: Registry) {
       const withPresence = async (list: Record<string, unknown>[]) =>
         Promise.all(list.map(async (x) => ({ ...x, stored: typeof x.digest === 'string' && isDigest(x.digest) && (await linkedHere(name, parseDigest(x.digest))) })));
       const schema1Layers = descriptors(json.fsLayers).map((l) => ({ digest: l.blobSum, mediaType: 'application/vnd.docker.container.image.rootfs.diff+x-gtar' }));
+      const [facts, attachments] = await Promise.all([image.facts(name, d), image.attachments(name, d)]);
       const referrers = await Promise.all(
         (await reg.repos.listReferrers(name, d)).map(async (r) => {
           const info = await sizeAndType(name, r);
@@ -132,6 +160,9 @@ export function webApi(reg: Registry) {
         layers: await withPresence([...descriptors(json.layers), ...schema1Layers]),
         manifests: descriptors(json.manifests),
         subject: json.subject ?? null,
+        annotations: json.annotations ?? {},
+        ...facts,
+        attachments,
         referrers,
         signatures,
         manifest: body.toString('utf8'),

@@ -53,5 +53,27 @@ details.panel summary { cursor: pointer; font-weight: 600; }
 pre { background: #0f1723; color: #d6e2f5; padding: 12px; border-radius: 6px; overflow: auto; max-height: 480px; font-size: 12px; }
 #toast { position: fixed; bottom: 20px; left: 50%; transform: translateX(-50%); background: #17202f; color: #fff; padding: 8px 14px; border-radius: 6px; opacity: 0; transition: opacity .2s; pointer-events: none; max-width: 90vw; word-break: break-all; font-size: 12px; }
 #toast.show { opacity: .95; }
-@media (max-width: 760px) { main { grid-template-columns: 1fr; } nav { max-height: 240px; } }
+.controls { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; margin: 8px 0 10px; }
+.controls input, .controls select { font: inherit; font-size: 13px; padding: 5px 9px; border: 1px solid var(--line); border-radius: 5px; background: #fff; min-width: 0; }
+.scroll { overflow-x: auto; max-width: 100%; }
+.chips { margin: 2px 0 4px; font-size: 12px; }
+.chip { display: inline-block; background: #eef2fa; color: var(--fg); border-radius: 10px; padding: 0 8px; margin: 2px 4px 2px 0; font-size: 12px; }
+a .chip { color: var(--accent); }
+.delta.grew { color: #b54708; }
+.delta.shrank { color: var(--current); }
+.badge.signed { background: #3b5bdb; }
+ul.attached, ul.pulls { list-style: none; padding: 0; margin: 0; }
+ul.attached li, ul.pulls li { margin: 4px 0; }
+.skip { position: absolute; left: -9999px; }
+.skip:focus { left: 8px; top: 8px; z-index: 10; background: #fff; padding: 6px 10px; border-radius: 5px; }
+a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible, summary:focus-visible { outline: 3px solid #7fb0ff; outline-offset: 2px; }
+#view { min-height: 60vh; }
+@media (max-width: 760px) {
+  main { grid-template-columns: 1fr; }
+  nav { max-height: 240px; border-right: 0; border-bottom: 1px solid var(--line); }
+  header { flex-wrap: wrap; gap: 10px; padding: 10px 14px; }
+  #search { max-width: none; width: 100%; }
+  #view { padding: 14px; }
+  .meta, .facts { flex-wrap: wrap; gap: 8px; }
+}
 `;

@@ -131,21 +131,36 @@ export function client(): void {
   }
 
   // A repository: its tags; a tag: its timeline; a revision: everything about it.
+  // Each view is built whole and then swapped in, so nothing jumps while it loads.
   async function showRepo(repo: string, tag?: string): Promise<void> {
+    const p = new URLSearchParams(location.hash.slice(1));
+    const sort = p.get('sort') === 'moved' ? 'moved' : 'name';
+    const q = p.get('q') ?? '';
     const tagsBox = h('div', { class: 'tags' });
     const timeline = h('div', { class: 'timeline-box' });
-    view.replaceChildren(
-      h('h2', {}, repo),
-      h('p', { class: 'muted' }, 'Tags — pick one to see every revision it has pointed at.'),
-      tagsBox,
-      timeline,
-    );
+    const filter = h('input', { type: 'search', id: 'tag-filter', placeholder: 'Filter tags', 'aria-label': 'Filter tags', value: q }) as HTMLInputElement;
+    const sorter = h('select', { id: 'tag-sort', 'aria-label': 'Sort tags' }, h('option', { value: 'name' }, 'by name'), h('option', { value: 'moved' }, 'last moved first')) as HTMLSelectElement;
+    sorter.value = sort;
+    const total = h('span', { class: 'muted', id: 'tag-total' });
+    const controls = h('div', { class: 'controls' }, filter, sorter, total);
+    const relink = () => {
+      const next = new URLSearchParams({ repo, ...(tag ? { tag } : {}), ...(filter.value ? { q: filter.value } : {}), ...(sorter.value === 'moved' ? { sort: 'moved' } : {}) });
+      history.replaceState(null, '', `#${next}`);
+      void showRepo(repo, tag).then(() => (document.getElementById('tag-filter') as HTMLInputElement | null)?.focus());
+    };
+    let filterTimer: number | undefined;
+    filter.addEventListener('input', () => {
+      clearTimeout(filterTimer);
+      filterTimer = window.setTimeout(relink, 200);
+    });
+    sorter.addEventListener('change', relink);
     const table = h('table', { class: 'tag-table' }, h('thead', {}, h('tr', {}, h('th', {}, 'tag'), h('th', {}, 'current'), h('th', {}, 'moved'), h('th', {}, 'revisions'))));
     const tbody = h('tbody');
     table.append(tbody);
-    tagsBox.append(table);
+    tagsBox.append(h('div', { class: 'scroll' }, table));
     const loadTags = async (last?: string) => {
-      const data = await get('/_ui/api/tags', { repo, n: String(PAGE), last });
+      const data = await get('/_ui/api/tags', { repo, n: String(PAGE), last, sort, q: q || undefined });
+      total.textContent = `${data.total} tag${data.total === 1 ? '' : 's'}${q ? ` matching “${q}”` : ''}`;
       for (const t of data.tags) {
         const row = h(
           'tr',
@@ -157,7 +172,7 @@ export function client(): void {
         );
         tbody.append(row);
       }
-      if (!data.tags.length && !last) tbody.append(h('tr', {}, h('td', { colspan: '4', class: 'muted' }, 'no tags (untagged revisions only)')));
+      if (!data.tags.length && !last) tbody.append(h('tr', {}, h('td', { colspan: '4', class: 'muted' }, q ? 'no tag matches' : 'no tags (untagged revisions only)')));
       tagsBox.querySelector('.more')?.remove();
       if (data.next) {
         const more = h('button', { type: 'button', class: 'more' }, 'more tags…');
@@ -167,6 +182,7 @@ export function client(): void {
     };
     await loadTags();
     if (tag) await showTimeline(timeline, repo, tag);
+    view.replaceChildren(h('h2', {}, repo), h('p', { class: 'muted' }, 'Tags — pick one to see every revision it has pointed at.'), controls, tagsBox, timeline);
   }
 
   async function showTimeline(box: HTMLElement, repo: string, tag: string): Promise<void> {
@@ -185,12 +201,22 @@ export function client(): void {
             'div',
             { class: 'body' },
             h('div', { class: 'line' }, link({ repo, tag, rev: e.digest }, h('code', { class: 'digest' }, e.digest)), e.current ? h('span', { class: 'badge' }, 'current') : null),
-            h('div', { class: 'meta' }, when(e.taggedAt), h('span', {}, bytes(e.size)), h('span', {}, kind(e.mediaType))),
+            h(
+              'div',
+              { class: 'meta' },
+              when(e.taggedAt),
+              h('span', { class: 'size', title: 'config and layers, compressed' }, e.imageSize === undefined || e.imageSize === null ? `manifest ${bytes(e.size)}` : bytes(e.imageSize)),
+              h('span', { class: 'delta' }),
+              h('span', {}, kind(e.mediaType)),
+            ),
+            e.tags.length ? h('div', { class: 'chips' }, h('span', { class: 'muted' }, 'also '), ...e.tags.map((t: string) => link({ repo, tag: t }, h('span', { class: 'chip' }, t)))) : null,
             h('div', { class: 'actions' }, copyButton('copy name@digest', `${repo}@${e.digest}`), copyButton('copy name:tag@digest', `${repo}:${tag}@${e.digest}`)),
           ),
         );
+        (li as Json).imageSize = e.imageSize;
         ol.append(li);
       }
+      markGrowth(ol);
       box.querySelector('.more')?.remove();
       if (data.next) {
         const more = h('button', { type: 'button', class: 'more' }, 'older revisions…');
@@ -201,19 +227,85 @@ export function client(): void {
     await load();
   }
 
+  /** Each entry's size change from the revision before it (the next one down: the list is newest first). */
+  function markGrowth(ol: HTMLElement): void {
+    const items = [...ol.querySelectorAll<HTMLElement>('li.entry')];
+    items.forEach((li, i) => {
+      const older = items[i + 1] as Json;
+      const now = (li as Json).imageSize;
+      const delta = li.querySelector('.delta') as HTMLElement;
+      if (!older || typeof now !== 'number' || typeof older.imageSize !== 'number' || now === older.imageSize) {
+        delta.textContent = '';
+        return;
+      }
+      const d = now - older.imageSize;
+      delta.textContent = `${d > 0 ? '+' : '−'}${bytes(Math.abs(d))}`;
+      delta.className = `delta ${d > 0 ? 'grew' : 'shrank'}`;
+      delta.title = 'size change from the revision before';
+    });
+  }
+
   async function showRevision(repo: string, digest: string, tag?: string): Promise<void> {
     const r = await get('/_ui/api/revision', { repo, digest });
     const section = (title: string, ...body: (Node | null)[]) => h('section', { class: 'panel' }, h('h3', {}, title), ...body);
     const descTable = (rows: Json[], empty: string) =>
       rows.length
         ? h(
-            'table',
-            {},
-            h('thead', {}, h('tr', {}, h('th', {}, 'digest'), h('th', {}, 'media type'), h('th', {}, 'size'))),
-            h('tbody', {}, ...rows.map((d) => h('tr', {}, h('td', { class: 'mono' }, String(d.digest ?? '')), h('td', {}, String(d.artifactType ?? d.mediaType ?? '')), h('td', { class: 'num' }, bytes(d.size))))),
+            'div',
+            { class: 'scroll' },
+            h(
+              'table',
+              {},
+              h('thead', {}, h('tr', {}, h('th', {}, 'digest'), h('th', {}, 'media type'), h('th', {}, 'size'))),
+              h('tbody', {}, ...rows.map((d) => h('tr', {}, h('td', { class: 'mono' }, String(d.digest ?? '')), h('td', {}, String(d.artifactType ?? d.mediaType ?? '')), h('td', { class: 'num' }, bytes(d.size))))),
+            ),
           )
         : h('p', { class: 'muted' }, empty);
-    const children = r.manifests.map((m: Json) => ({ ...m, mediaType: `${kind(m.mediaType)} ${m.platform ? `${m.platform.os}/${m.platform.architecture}` : ''}` }));
+    const keyValues = (o: Record<string, string>) =>
+      h('div', { class: 'scroll' }, h('table', {}, h('tbody', {}, ...Object.entries(o).map(([k, v]) => h('tr', {}, h('th', { class: 'mono' }, k), h('td', { class: 'mono' }, v))))));
+    const platforms = r.manifests.length
+      ? h(
+          'div',
+          { class: 'scroll' },
+          h(
+            'table',
+            { class: 'platforms' },
+            h('thead', {}, h('tr', {}, h('th', {}, 'platform'), h('th', {}, 'size'), h('th', {}, 'digest'))),
+            h(
+              'tbody',
+              {},
+              ...r.platforms.map((p: Json) =>
+                h(
+                  'tr',
+                  { 'data-platform': [p.os, p.architecture, p.variant].filter(Boolean).join('/') },
+                  h('td', {}, [p.os, p.architecture, p.variant].filter(Boolean).join('/') || '—'),
+                  h('td', { class: 'num' }, bytes(p.size)),
+                  h('td', { class: 'mono' }, p.digest ? link({ repo, tag, rev: p.digest }, short(p.digest)) : '—'),
+                ),
+              ),
+            ),
+          ),
+        )
+      : null;
+    const groups = new Map<string, Json[]>();
+    for (const a of r.attachments) groups.set(a.kind, [...(groups.get(a.kind) ?? []), a]);
+    const attached = groups.size
+      ? h(
+          'ul',
+          { class: 'attached' },
+          ...[...groups].map(([k, items]) =>
+            h(
+              'li',
+              { 'data-kind': k },
+              h('strong', {}, `${k} (${items.length})`),
+              ' ',
+              ...items.map((a: Json) => h('span', { class: 'chip mono', title: a.via === 'tag' ? `the tag ${a.tag}` : `a referrer (${a.artifactType ?? 'no artifactType'})` }, `${short(a.digest)} · ${a.via === 'tag' ? 'tag' : 'referrer'}`)),
+            ),
+          ),
+        )
+      : h('p', { class: 'muted' }, 'nothing is attached to this revision');
+    const signed = groups.has('signature');
+    const pulls = [`${location.host}/${repo}@${r.digest}`, ...r.history.map((t: string) => `${location.host}/${repo}:${t}@${r.digest}`)];
     const parts: (HTMLElement | null)[] = [
       h('p', { class: 'crumbs' }, link({ repo }, repo), tag ? ' › ' : '', tag ? link({ repo, tag }, tag) : '', ' › ', short(r.digest)),
       h('h2', { class: 'mono' }, r.digest),
@@ -221,15 +313,22 @@ export function client(): void {
         'div',
         { class: 'facts' },
         h('span', {}, kind(r.mediaType)),
-        h('span', {}, bytes(r.size)),
+        h('span', { class: 'image-size', title: 'config and layers, compressed' }, r.imageSize === undefined || r.imageSize === null ? 'size not known' : bytes(r.imageSize)),
+        r.manifests.length ? h('span', {}, `${r.platforms.length} platform${r.platforms.length === 1 ? '' : 's'}`) : null,
+        r.created ? h('span', {}, 'created ', when(r.created)) : null,
+        signed ? h('span', { class: 'badge signed' }, 'signed') : null,
         h('span', {}, r.tags.length ? `current for ${r.tags.join(', ')}` : 'not current for any tag'),
         h('span', {}, r.history.length ? `in the history of ${r.history.join(', ')}` : 'in no tag history'),
       ),
+      section('Pull', h('ul', { class: 'pulls' }, ...pulls.map((ref) => h('li', {}, h('code', {}, `podman pull ${ref}`), ' ', copyButton('copy', `podman pull ${ref}`))))),
       h('div', { class: 'actions' }, copyButton('copy name@digest', `${repo}@${r.digest}`), ...r.history.map((t: string) => copyButton(`copy ${t}@digest`, `${repo}:${t}@${r.digest}`))),
+      platforms ? section('Platforms', platforms) : null,
       r.config ? section('Config', descTable([r.config], '')) : null,
+      Object.keys(r.labels).length ? section('Labels', keyValues(r.labels)) : null,
       r.layers.length ? section('Layers', descTable(r.layers, '')) : null,
-      children.length ? section('Manifests', descTable(children, '')) : null,
       r.subject ? section('Subject', descTable([r.subject], '')) : null,
+      Object.keys(r.annotations).length ? section('Annotations', keyValues(r.annotations)) : null,
+      section('Signatures, attestations and SBOMs', attached),
       section('Referrers', descTable(r.referrers, 'nothing refers to this revision')),
       r.signatures.length
         ? section('Schema1 signatures', h('ul', {}, ...r.signatures.map((s: Json) => h('li', {}, h('code', {}, s.alg), ` ${s.key} · ${s.signature}…`))))
@@ -255,5 +354,13 @@ export function client(): void {
     document.body.dataset.ready = location.hash; // tests wait for this
   }
   window.addEventListener('hashchange', () => void route());
+  // "/" jumps to the search, as on most sites; Escape leaves it.
+  document.addEventListener('keydown', (e) => {
+    const typing = e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement || e.target instanceof HTMLTextAreaElement;
+    if (e.key === '/' && !typing) {
+      e.preventDefault();
+      search.focus();
+    } else if (e.key === 'Escape' && e.target === search) search.blur();
+  });
   void route();
 }

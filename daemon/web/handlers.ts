@@ -36,7 +36,7 @@ export function webHandlers(reg: Registry): WebHandlers {
           ctx.body = await api.repositories(access, typeof q.q === 'string' ? q.q : '', page);
           return;
         case 'tags':
-          ctx.body = await api.tags(access, nameQuery(q.repo), page);
+          ctx.body = await api.tags(access, nameQuery(q.repo), page, { sort: q.sort === 'moved' ? 'moved' : 'name', q: typeof q.q === 'string' ? q.q : '' });
           return;
         case 'history':
           ctx.body = await api.history(access, nameQuery(q.repo), tagQuery(q.tag), page);

@@ -19,9 +19,10 @@ export function renderPage(first: { total: number; repositories: { name: string;
 <link rel="stylesheet" href="/_ui/style.css">
 </head>
 <body>
+<a class="skip" href="#view">Skip to the content</a>
 <header>
   <h1><span class="logo">▲</span> Cairn <small>${escapeHtml(VERSION)}</small></h1>
-  <input id="search" type="search" placeholder="Search repositories" autocomplete="off" aria-label="Search repositories">
+  <input id="search" type="search" placeholder="Search repositories (press /)" autocomplete="off" aria-label="Search repositories">
 </header>
 <main>
   <nav id="repos" aria-label="Repositories">
@@ -29,7 +30,7 @@ export function renderPage(first: { total: number; repositories: { name: string;
     <ul id="repo-list">${items}</ul>
     ${more}
   </nav>
-  <section id="view" aria-live="polite">
+  <section id="view" aria-live="polite" tabindex="-1">
     <div class="empty">Pick a repository to see its tags, each tag's history, and every revision.</div>
   </section>
 </main>

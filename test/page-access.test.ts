@@ -4,17 +4,16 @@
 // nothing. Run in htpasswd mode and in token mode, and in headless chromium as a
 // user who may pull one team's repositories only.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { MediaTypes } from '../shared/manifest.js';
 import { parseDigest } from '../shared/reference.js';
 import { authFiles, basic, fetchToken } from './helpers/auth.js';
+import { launchChromium, noBrowser } from './helpers/browser.js';
 import { Client } from './helpers/client.js';
 import { startDaemon, type TestDaemon } from './helpers/daemon.js';
 import { blob, built, describe as descriptor, image } from './helpers/images.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const RULES = {
   rules: [
     { repositories: ['**'], users: ['admin'], actions: ['pull', 'push', 'delete'] },
@@ -164,17 +163,12 @@ for (const mode of ['htpasswd', 'token'] as const) {
 }
 
 describe('the page in headless chromium, as alice (team-a/* only)', () => {
-  const skip = existsSync(CHROMIUM) ? false : `no browser at ${CHROMIUM}: apt-get install -y chromium (.ci/run does)`;
+  const skip = noBrowser;
   for (const mode of ['htpasswd', 'token'] as const) {
     test(`${mode} mode: the list shows team-a only, and a link to team-b/x shows no such repository`, { skip, timeout: 60_000 }, async () => {
       const files = await authFiles(USERS, RULES);
       const d = await startDaemon({ serve: { auth: mode, htpasswd: files.htpasswd, rules: files.rules } });
-      const { chromium } = await import('playwright-core');
-      const browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        headless: true,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      });
+      const browser = await launchChromium();
       try {
         // Pushed through the store directly as the admin would: the page is what is under test.
         const { openRegistry } = await import('../store/index.js');

@@ -7,17 +7,17 @@
 // and phone and 400% zoom widths with nothing wider than the screen.
 // CAIRN_SCREENSHOTS=DIR saves a screenshot of each view there.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { MediaTypes } from '../shared/manifest.js';
+import { launchChromium, noBrowser } from './helpers/browser.js';
 import { Client } from './helpers/client.js';
 import { daemonForFile } from './helpers/daemon.js';
 import { artifact, type Built, image, index } from './helpers/images.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `no browser at ${CHROMIUM}: apt-get install -y chromium (.ci/run does)`;
+const skip = noBrowser;
 const d = daemonForFile();
 const c = new Client(d);
 let browser: Browser;
@@ -48,12 +48,7 @@ const platformImage = (architecture: string, layerBytes: number): Built =>
 
 describe('the page: an image as people look at one', { skip }, () => {
   before(async () => {
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
   after(() => browser?.close());
 

@@ -5,11 +5,12 @@
 // refused ones move to events/failed/<endpoint>/ with the reason. Daemon and
 // `cairn gc` both queue here; the daemon delivers.
 import { randomBytes } from 'node:crypto';
-import { atomicWrite, listDir, mkdirp, readTextOrUndefined, removeFile } from '../shared/fsx.js';
+import { atomicWrite, listDir, mkdirp, removeFile } from '../shared/fsx.js';
 import { type Paths, isEndpointName, isEventId } from '../shared/paths.js';
 import type { Endpoint } from './config.js';
 import type { RegistryEvent } from './envelope.js';
 import { wants } from './filter.js';
+import { readTextSyncOrUndefined } from '../shared/syncfs.js';
 
 /** What queueing needs of an endpoint: no URL, no headers (so no secret is written under the root). */
 export type EndpointFilter = Pick<Endpoint, 'name' | 'filters'>;
@@ -87,7 +88,7 @@ export class EventQueue {
 
   /** A pending event, or undefined when it is gone (delivered meanwhile) or unreadable. */
   async read(endpoint: string, id: string): Promise<RegistryEvent | undefined> {
-    const text = await readTextOrUndefined(this.paths.eventPending(endpoint, id));
+    const text = readTextSyncOrUndefined(this.paths.eventPending(endpoint, id));
     if (text === undefined) return undefined;
     try {
       return JSON.parse(text) as RegistryEvent;
@@ -97,7 +98,7 @@ export class EventQueue {
   }
 
   async readFailed(endpoint: string, id: string): Promise<FailedEvent | undefined> {
-    const text = await readTextOrUndefined(this.paths.eventFailed(endpoint, id));
+    const text = readTextSyncOrUndefined(this.paths.eventFailed(endpoint, id));
     try {
       return text === undefined ? undefined : (JSON.parse(text) as FailedEvent);
     } catch {
@@ -134,7 +135,7 @@ export class EventQueue {
   }
 
   async status(endpoint: string): Promise<EndpointStatus | undefined> {
-    const text = await readTextOrUndefined(this.paths.eventStatus(endpoint));
+    const text = readTextSyncOrUndefined(this.paths.eventStatus(endpoint));
     try {
       return text === undefined ? undefined : (JSON.parse(text) as EndpointStatus);
     } catch {
@@ -156,7 +157,7 @@ export class EventQueue {
 
   /** The endpoints a daemon last served with, or none when the root has no notify config. */
   async loadEndpoints(): Promise<EndpointFilter[]> {
-    const text = await readTextOrUndefined(this.paths.eventEndpoints());
+    const text = readTextSyncOrUndefined(this.paths.eventEndpoints());
     if (text === undefined) return [];
     const parsed = JSON.parse(text) as { endpoints?: EndpointFilter[] };
     return (parsed.endpoints ?? []).filter((e) => typeof e.name === 'string' && isEndpointName(e.name)).map((e) => ({ name: e.name, filters: e.filters ?? {} }));

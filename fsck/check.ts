@@ -10,11 +10,12 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import { listDir, readOrUndefined, readTextOrUndefined, statOrUndefined, treeStats } from '../shared/fsx.js';
+import { listDir, readOrUndefined, treeStats } from '../shared/fsx.js';
 import { type Tree, listDigests } from '../shared/tree.js';
 import { type Manifest, parseManifest } from '../shared/manifest.js';
 import { type Digest, digestString, isDigest, parseDigest } from '../shared/reference.js';
 import { parseStoredSignature } from '../shared/schema1.js';
+import { readTextSyncOrUndefined, statSyncOrUndefined } from '../shared/syncfs.js';
 
 export type FindingKind =
   | 'blob-corrupt'
@@ -194,7 +195,7 @@ export async function checkTree(tree: Tree, hooks: CheckHooks = {}): Promise<Che
         add({ kind: 'history-entry-dangling', path: file, repository: name, tag, digest: digestString(d), message: `${name}:${tag} history holds ${digestString(d)}, not a valid revision`, repair: { action: 'remove', path: file } });
       }
       const currentFile = paths.tagCurrent(name, tag);
-      const text = (await readTextOrUndefined(currentFile))?.trim();
+      const text = readTextSyncOrUndefined(currentFile)?.trim();
       const current = text && isDigest(text) ? parseDigest(text) : undefined;
       if (!current || !isValid(current)) {
         const fallback = history.find((e) => isValid(e.digest));
@@ -204,7 +205,7 @@ export async function checkTree(tree: Tree, hooks: CheckHooks = {}): Promise<Che
         const what = text === undefined ? 'is missing' : current ? `names ${text}, not a valid revision` : `holds ${JSON.stringify(text.slice(0, 80))}, not a digest`;
         add({ kind: 'tag-current-dangling', path: currentFile, repository: name, tag, message: `${name}:${tag} current ${what}; ${fallback ? `falls back to ${digestString(fallback.digest)}` : 'no valid history entry remains'}`, repair });
       } else if (!entries.some((e) => e.hex === current.hex && e.algorithm === current.algorithm)) {
-        const st = await statOrUndefined(currentFile);
+        const st = statSyncOrUndefined(currentFile);
         const at = new Date(st?.mtimeMs ?? Date.now()).toISOString();
         const file = paths.tagIndexEntry(name, tag, current);
         add({ kind: 'tag-current-not-in-history', path: file, repository: name, tag, digest: text, message: `${name}:${tag} points at ${text}, which its history lacks`, repair: { action: 'create', path: file, content: at } });
@@ -251,7 +252,7 @@ export async function checkTree(tree: Tree, hooks: CheckHooks = {}): Promise<Che
     for (const e of await listDir(paths.signaturesOf(payload))) {
       const file = join(paths.signaturesOf(payload), e.name);
       counts.signatures++;
-      const text = e.isFile() && /^[a-f0-9]{64}$/.test(e.name) ? await readTextOrUndefined(file) : undefined;
+      const text = e.isFile() && /^[a-f0-9]{64}$/.test(e.name) ? readTextSyncOrUndefined(file) : undefined;
       if (text !== undefined && parseStoredSignature(text)) continue;
       add({ kind: 'signature-unparsable', path: file, digest: digestString(payload), message: 'not a stored schema1 signature (it is skipped when serving)', repair: { action: 'quarantine', path: file } });
     }

@@ -5,11 +5,12 @@
 // sweep: a GC killed mid-sweep queues none for what it had removed.
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { exists } from '../shared/fsx.js';
+
 import type { Paths } from '../shared/paths.js';
 import type { RegistryEvent } from '../events/envelope.js';
 import { type GcFigures, writeGcFigures } from '../store/gclast.js';
 import type { Report } from './report.js';
+import { pathExistsSync } from '../shared/syncfs.js';
 
 export async function recordGc(paths: Paths, r: Report): Promise<{ eventsQueued: number }> {
   const figures: GcFigures = {
@@ -32,7 +33,7 @@ export async function recordGc(paths: Paths, r: Report): Promise<{ eventsQueued:
   await writeGcFigures(paths, figures);
 
   // The event modules load only when some daemon has served this root with --notify.
-  if (!(await exists(paths.eventEndpoints()))) return { eventsQueued: 0 };
+  if (!pathExistsSync(paths.eventEndpoints())) return { eventsQueued: 0 };
   const [{ EventQueue }, { makeEvent }] = await Promise.all([import('../events/queue.js'), import('../events/envelope.js')]);
   const queue = new EventQueue(paths);
   const endpoints = await queue.loadEndpoints();

@@ -2,7 +2,7 @@
 // nothing itself; main.ts shows the plan, the progress and the report through hooks.
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { exists } from '../shared/fsx.js';
+
 import { Paths } from '../shared/paths.js';
 import { takeSnapshot } from './snapshot.js';
 import { readKeepLists } from './keeplist.js';
@@ -12,6 +12,7 @@ import { recordGc } from './record.js';
 import type { Report } from './report.js';
 import { sweep } from './sweep.js';
 import { Trash, recoverTrash } from './trash.js';
+import { pathExistsSync } from '../shared/syncfs.js';
 
 export interface GcOptions {
   root: string;
@@ -46,7 +47,7 @@ export async function runGc(opts: GcOptions, hooks: GcHooks = {}): Promise<Repor
   const paths = new Paths(root);
   // blobs/ without repositories/ is some other tree (an OCI image layout has blobs/
   // too), in which every blob would look unreferenced.
-  if ((await exists(paths.blobsDir())) && !(await exists(paths.repositoriesDir()))) throw new Error(`${root} has blobs/ but no repositories/: not a Cairn storage root; nothing was collected`);
+  if (pathExistsSync(paths.blobsDir()) && !pathExistsSync(paths.repositoriesDir())) throw new Error(`${root} has blobs/ but no repositories/: not a Cairn storage root; nothing was collected`);
 
   // Every keep-list is read and checked before the lock, the mark or any removal.
   const keep = await readKeepLists(opts.keep, opts.stdin);

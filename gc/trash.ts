@@ -22,7 +22,7 @@
 import { randomUUID } from 'node:crypto';
 import { promises as fs, type Stats, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
-import { listDir, mkdirp, removeTree, statOrUndefined } from '../shared/fsx.js';
+import { listDir, mkdirp, removeTree } from '../shared/fsx.js';
 import { type Paths, tagFolder } from '../shared/paths.js';
 import { isCode, statSyncOrUndefined } from '../shared/syncfs.js';
 
@@ -141,10 +141,10 @@ export async function recoverTrash(paths: Paths): Promise<number> {
  * that is no longer there. Returns how many files moved.
  */
 async function putBack(src: string, dest: string, paths: Paths): Promise<number> {
-  const there = await statOrUndefined(dest);
+  const there = statSyncOrUndefined(dest);
   if (!there) {
     const tag = paths.tagFolderHolding(dest);
-    if (tag && !(await statOrUndefined(tagFolder(tag).current))) {
+    if (tag && !statSyncOrUndefined(tagFolder(tag).current)) {
       await removeTree(src); // the tag was deleted since: its history goes with it
       return 0;
     }

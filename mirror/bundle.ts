@@ -7,10 +7,11 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 import { HashingStream, sameDigest } from '../shared/digest.js';
-import { exists, mkdirp, readOrUndefined, removeTree, statOrUndefined } from '../shared/fsx.js';
+import { mkdirp, readOrUndefined, removeTree } from '../shared/fsx.js';
 import { LAYOUT_FILES, LayoutPaths, layoutBlobEntry, partialPath } from '../shared/paths.js';
 import { type Digest, digestString } from '../shared/reference.js';
 import type { OnBytes } from './progress.js';
+import { pathExistsSync, statSyncOrUndefined } from '../shared/syncfs.js';
 
 /** Annotations Cairn writes on the descriptors of index.json (see README "Bundle format"). */
 export const Annotations = {
@@ -61,7 +62,7 @@ export interface BundleReader {
  * blobs at `stagedFile(d)`. A tar is read once, start to end; a directory lazily.
  */
 export async function openBundle(source: string, stagedFile: (d: Digest) => string, onBytes?: OnBytes): Promise<BundleReader> {
-  const st = await statOrUndefined(source);
+  const st = statSyncOrUndefined(source);
   if (!st) throw new BundleError(`${source}: no such file or directory`);
   return st.isDirectory() ? openDir(source, stagedFile, onBytes) : openTar(source, stagedFile, onBytes);
 }
@@ -78,7 +79,7 @@ async function openDir(dir: string, stagedFile: (d: Digest) => string, onBytes?:
       let p = staged.get(key);
       if (!p) {
         p = (async () => {
-          if (!(await exists(layout.blob(d)))) return undefined;
+          if (!pathExistsSync(layout.blob(d))) return undefined;
           return stage(createReadStream(layout.blob(d)), d, stagedFile(d), onBytes);
         })();
         staged.set(key, p);
@@ -181,7 +182,7 @@ export type BlobSource = { digest: Digest; size: number } & ({ file: string } | 
  * watcher never sees half a bundle.
  */
 export async function writeBundle(out: string, index: LayoutIndex, blobs: BlobSource[], onBytes?: OnBytes): Promise<void> {
-  if (await exists(out)) throw new Error(`${out} already exists; choose another --out`);
+  if (pathExistsSync(out)) throw new Error(`${out} already exists; choose another --out`);
   const asTar = out.endsWith('.tar');
   const dir = partialPath(asTar ? `${out}.d` : out);
   await removeTree(dir);

@@ -7,11 +7,12 @@
 // one at a time; a bundle that fails changes nothing in the store (see mirror/import.ts).
 import { promises as fs } from 'node:fs';
 import { watch, type FSWatcher } from 'chokidar';
-import { exists, mkdirp, treeStats } from '../shared/fsx.js';
+import { mkdirp, treeStats } from '../shared/fsx.js';
 import { InboxPaths, LAYOUT_FILES, LayoutPaths } from '../shared/paths.js';
 import { importBundle } from './import.js';
 import { formatImportReport } from './commands.js';
 import type { Logger } from 'pino';
+import { pathExistsSync } from '../shared/syncfs.js';
 
 export interface InboxOptions {
   dir: string;
@@ -55,7 +56,7 @@ export async function startInbox(opts: InboxOptions): Promise<Inbox> {
 
   const take = async (name: string): Promise<void> => {
     const source = inbox.entry(name);
-    if (!(await exists(source))) return;
+    if (!pathExistsSync(source)) return;
     const started = Date.now();
     let outcome: 'done' | 'failed';
     let text: string;
@@ -70,7 +71,7 @@ export async function startInbox(opts: InboxOptions): Promise<Inbox> {
       opts.logger.warn({ bundle: name, error: (err as Error).message }, `inbox: refused ${name}`);
     }
     let dest = inbox.processed(outcome, name);
-    if (await exists(dest)) dest = inbox.processed(outcome, name, `.${new Date().toISOString().replace(/[:.]/g, '-')}`);
+    if (pathExistsSync(dest)) dest = inbox.processed(outcome, name, `.${new Date().toISOString().replace(/[:.]/g, '-')}`);
     await fs.rename(source, dest);
     await fs.writeFile(inbox.report(dest), `${outcome === 'done' ? 'imported' : 'failed'} at ${new Date().toISOString()} in ${Date.now() - started}ms\n${text}\n`);
   };
@@ -82,7 +83,7 @@ export async function startInbox(opts: InboxOptions): Promise<Inbox> {
       const before = await treeStats(layout.dir);
       await new Promise((r) => setTimeout(r, stableMs));
       const after = await treeStats(layout.dir);
-      const complete = (await exists(layout.index())) && (await exists(layout.ociLayout()));
+      const complete = pathExistsSync(layout.index()) && pathExistsSync(layout.ociLayout());
       if (complete && before.bytes === after.bytes && before.mtimeMs === after.mtimeMs) return true;
     }
     return false;

@@ -18,7 +18,7 @@ import { close, closeSync, constants, fdatasync, fsync, open, openSync, promises
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { durability } from './durability.js';
-import { absent, isCode, readTextSyncOrUndefined, statSyncOrUndefined } from './syncfs.js';
+import { absent, isCode, pathExistsSync, statSyncOrUndefined } from './syncfs.js';
 
 
 // Descriptor calls through the callback API: fs.promises wraps each descriptor in a
@@ -157,7 +157,7 @@ export async function renameMakingParent(src: string, dest: string): Promise<voi
   try {
     await fs.rename(src, dest);
   } catch (err) {
-    if (!isCode(err, 'ENOENT') || !(await exists(src))) throw err;
+    if (!isCode(err, 'ENOENT') || !pathExistsSync(src)) throw err;
     await makeFolder(dirname(dest));
     await fs.rename(src, dest);
   }
@@ -232,20 +232,6 @@ export async function ensureLink(dest: string): Promise<boolean> {
   return true;
 }
 
-/** Whether `p` is there: a stat that returns undefined, not an access() that throws (building the error costs more than the call). */
-export async function exists(p: string): Promise<boolean> {
-  return statSyncOrUndefined(p) !== undefined;
-}
-
-export async function statOrUndefined(p: string): Promise<import('node:fs').Stats | undefined> {
-  return statSyncOrUndefined(p);
-}
-
-/** A small file's text (links, state, JSON records), or undefined when it is not there. */
-export async function readTextOrUndefined(p: string): Promise<string | undefined> {
-  return readTextSyncOrUndefined(p);
-}
-
 export async function readOrUndefined(p: string): Promise<Buffer | undefined> {
   try {
     return await fs.readFile(p);
@@ -281,7 +267,7 @@ export async function removeFile(p: string): Promise<boolean> {
  * "does it exist" and "I am using it": a concurrent `cairn gc` moves a doomed file
  * aside and then re-reads its mtime, so a touch either lands before the move (and
  * the GC sees it and puts the file back) or fails here (and the caller writes anew
- * or refuses). A separate exists() followed by a touch would leave a gap between the two.
+ * or refuses). A separate existsSync() followed by a touch would leave a gap between the two.
  */
 export async function touch(p: string): Promise<boolean> {
   // A stat first, since a new blob or revision is touched before it is written: a
@@ -304,7 +290,7 @@ export async function touch(p: string): Promise<boolean> {
 
 /** Total file bytes and newest mtime under a path (a folder's own mtime included); zeros when absent. */
 export async function treeStats(p: string): Promise<{ bytes: number; mtimeMs: number }> {
-  const st = await statOrUndefined(p);
+  const st = statSyncOrUndefined(p);
   if (!st) return { bytes: 0, mtimeMs: 0 };
   if (!st.isDirectory()) return { bytes: st.size, mtimeMs: st.mtimeMs };
   let bytes = 0;

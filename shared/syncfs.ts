@@ -1,11 +1,11 @@
 // Synchronous reads, and the errno tests every file helper uses. On a tree in the
 // page cache one sync call costs a few microseconds, while an async one adds a
 // thread-pool round trip, an eventfd wake-up and a promise. The GC (a process of its
-// own) walks the tree with these: it spent most of its time on those round trips
-// (strace: 180k futex calls for 180k file calls). The daemon, whose event loop serves
-// every request, uses only the single small reads, through fsx.ts's async signatures,
-// and walks folders async. A missing path (ENOENT, ENOTDIR) is "absent", any other
-// error throws.
+// own) walks the tree with these, since those round trips were most of its time. The
+// daemon, whose event loop serves every request, uses only the single small reads
+// (a stat, a link file of a few bytes) and walks folders async; each is named Sync,
+// so no caller mistakes it for a call that yields. A missing path (ENOENT, ENOTDIR)
+// is "absent", any other error throws.
 import { type Dirent, type Stats, closeSync, fstatSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -24,6 +24,11 @@ export function listDirSync(dir: string): Dirent[] {
     if (absent(err)) return [];
     throw err;
   }
+}
+
+/** Whether `p` is there: a stat that returns undefined, not an access() that throws (building the error costs more than the call). */
+export function pathExistsSync(p: string): boolean {
+  return statSyncOrUndefined(p) !== undefined;
 }
 
 export function statSyncOrUndefined(p: string): Stats | undefined {

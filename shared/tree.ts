@@ -3,8 +3,8 @@
 // both kinds share the rules of what counts as a tag, a digest, a blob.
 import type { Dirent } from 'node:fs';
 import { join } from 'node:path';
-import { listDir, readTextOrUndefined, exists } from './fsx.js';
-import { listDirSync, statSyncOrUndefined } from './syncfs.js';
+import { listDir } from './fsx.js';
+import { listDirSync, pathExistsSync, readTextSyncOrUndefined, statSyncOrUndefined } from './syncfs.js';
 import { Paths, isRepositoryContentDir } from './paths.js';
 import { type Digest, isDigest, isName, isTag, isUploadId, parseDigest } from './reference.js';
 
@@ -42,16 +42,16 @@ export class Tree {
 
   /** A repository exists once it holds revisions or tags; a folder that only parents others is none. */
   async repositoryExists(name: string): Promise<boolean> {
-    return (await exists(this.paths.revisionsDir(name))) || (await exists(this.paths.tagsDir(name)));
+    return pathExistsSync(this.paths.revisionsDir(name)) || pathExistsSync(this.paths.tagsDir(name));
   }
 
   async hasRevision(name: string, d: Digest): Promise<boolean> {
-    return exists(this.paths.revision(name, d));
+    return pathExistsSync(this.paths.revision(name, d));
   }
 
   /** The media type recorded with a revision, or undefined when the revision is not linked. */
   async revisionMediaType(name: string, d: Digest): Promise<string | undefined> {
-    return readTextOrUndefined(this.paths.revision(name, d));
+    return readTextSyncOrUndefined(this.paths.revision(name, d));
   }
 
   async listRevisions(name: string): Promise<Digest[]> {
@@ -59,7 +59,7 @@ export class Tree {
   }
 
   async hasLayer(name: string, d: Digest): Promise<boolean> {
-    return exists(this.paths.layer(name, d));
+    return pathExistsSync(this.paths.layer(name, d));
   }
 
   async listLayers(name: string): Promise<Digest[]> {
@@ -71,13 +71,13 @@ export class Tree {
   }
 
   async tagCurrent(name: string, tag: string): Promise<Digest | undefined> {
-    const text = await readTextOrUndefined(this.paths.tagCurrent(name, tag));
+    const text = readTextSyncOrUndefined(this.paths.tagCurrent(name, tag));
     const s = text?.trim();
     return s && isDigest(s) ? parseDigest(s) : undefined;
   }
 
   async inTagHistory(name: string, tag: string, d: Digest): Promise<boolean> {
-    return exists(this.paths.tagIndexEntry(name, tag, d));
+    return pathExistsSync(this.paths.tagIndexEntry(name, tag, d));
   }
 
   /** The tag's history, newest first. */
@@ -85,7 +85,7 @@ export class Tree {
     const digests = await listDigests(this.paths.tagIndexDir(name, tag));
     const entries = await Promise.all(
       digests.map(async (digest) => {
-        const taggedAt = (await readTextOrUndefined(this.paths.tagIndexEntry(name, tag, digest)))?.trim();
+        const taggedAt = readTextSyncOrUndefined(this.paths.tagIndexEntry(name, tag, digest))?.trim();
         return taggedAt === undefined ? undefined : { digest, taggedAt };
       }),
     );

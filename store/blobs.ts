@@ -7,9 +7,9 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sameDigest } from '../shared/digest.js';
 import { RegistryError } from '../shared/errors.js';
-import { atomicWrite, fsyncDir, fsyncFile, removeFile, renameMakingParent, statOrUndefined, tempPath, touch } from '../shared/fsx.js';
+import { atomicWrite, fsyncDir, fsyncFile, removeFile, renameMakingParent, tempPath, touch } from '../shared/fsx.js';
 import type { Paths } from '../shared/paths.js';
-import { absent } from '../shared/syncfs.js';
+import { absent, statSyncOrUndefined } from '../shared/syncfs.js';
 import { type Algorithm, type Digest, digestString } from '../shared/reference.js';
 import { HashingFileSink } from './sink.js';
 
@@ -22,7 +22,7 @@ export class BlobStore {
 
   /** Size of a stored blob, or undefined. Never opens the file. */
   async size(d: Digest): Promise<number | undefined> {
-    return (await statOrUndefined(this.paths.blob(d)))?.size;
+    return statSyncOrUndefined(this.paths.blob(d))?.size;
   }
 
   /** A descriptor to read the blob through (the caller closes it), or undefined when it is gone. */

@@ -1,7 +1,8 @@
 // The figures of the last `cairn gc` run, `<root>/gc-last.json`: the GC writes them
 // when it ends, the daemon's /metrics reads them.
-import { atomicWrite, readTextOrUndefined } from '../shared/fsx.js';
+import { atomicWrite } from '../shared/fsx.js';
 import type { Paths } from '../shared/paths.js';
+import { readTextSyncOrUndefined } from '../shared/syncfs.js';
 
 export interface GcFigures {
   finishedAt: string;
@@ -18,7 +19,7 @@ export async function writeGcFigures(paths: Paths, figures: GcFigures): Promise<
 
 /** The last run's figures; undefined when no run finished yet, or the file does not parse. */
 export async function readGcFigures(paths: Paths): Promise<GcFigures | undefined> {
-  const text = await readTextOrUndefined(paths.gcLast());
+  const text = readTextSyncOrUndefined(paths.gcLast());
   try {
     return text === undefined ? undefined : (JSON.parse(text) as GcFigures);
   } catch {

@@ -11,8 +11,8 @@
 // made empty, so that a GC can still run and free space.
 import { promises as fs } from 'node:fs';
 import { isAlive, thisProcess } from '../shared/holder.js';
-import { mkdirp, readTextOrUndefined, removeFile, tempPath } from '../shared/fsx.js';
-import { isCode } from '../shared/syncfs.js';
+import { mkdirp, removeFile, tempPath } from '../shared/fsx.js';
+import { isCode, readTextSyncOrUndefined } from '../shared/syncfs.js';
 import type { Paths } from '../shared/paths.js';
 
 export interface LockInfo {
@@ -47,12 +47,12 @@ export async function acquireLock(paths: Paths, warn: (message: string) => void)
         async release() {
           // Only our own lock (or the empty one a full disk left us): a release must
           // never drop a lock another run took over.
-          const text = await readTextOrUndefined(lock);
+          const text = readTextSyncOrUndefined(lock);
           if (text === mine || text === '') await removeFile(lock);
         },
       };
     }
-    const text = await readTextOrUndefined(lock);
+    const text = readTextSyncOrUndefined(lock);
     if (text === undefined) continue; // released meanwhile: try again
     const holder = parseLock(text);
     if (!holder || isAlive(holder)) throw new LockBusyError(lock, holder);
@@ -60,20 +60,20 @@ export async function acquireLock(paths: Paths, warn: (message: string) => void)
       warn(`taking over ${lock} left by gc pid ${holder.pid} (started ${holder.startedAt}), which is no longer running`),
     );
   }
-  throw new LockBusyError(lock, parseLock((await readTextOrUndefined(lock)) ?? ''));
+  throw new LockBusyError(lock, parseLock(readTextSyncOrUndefined(lock) ?? ''));
 }
 
 /** Removes the dead holder's lock, if it is still that one, under the takeover lock. */
 async function takeOver(paths: Paths, stale: string, mine: string, warn: () => void): Promise<void> {
   const guard = paths.gcLockTakeover();
   if (!(await createWhole(paths, guard, mine))) {
-    const other = parseLock((await readTextOrUndefined(guard)) ?? '');
+    const other = parseLock(readTextSyncOrUndefined(guard) ?? '');
     if (other && isAlive(other)) throw new LockBusyError(guard, other);
     await removeFile(guard); // a takeover that died midway; the caller retries
     return;
   }
   try {
-    if ((await readTextOrUndefined(paths.gcLock())) === stale) {
+    if (readTextSyncOrUndefined(paths.gcLock()) === stale) {
       warn();
       await removeFile(paths.gcLock());
     }

@@ -97,7 +97,7 @@ export class ManifestStore {
   private async checkReferences(name: string, m: Manifest): Promise<void> {
     const missing: string[] = [];
     await Promise.all([
-      // Touch, not exists(): the touch is what tells a concurrent GC that this
+      // Touch, not existsSync(): the touch is what tells a concurrent GC that this
       // link, blob or child revision is in use (see fsx.touch).
       ...m.blobs.map(async (d) => {
         if (!(await this.repos.touchLayer(name, d)) || !(await this.blobs.touch(d))) missing.push(digestString(d));

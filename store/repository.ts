@@ -5,8 +5,8 @@
 // which `current` moved.
 import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
-import { atomicWrite, atomicWriteAll, ensureLink, exists, fsyncDir, fsyncFolderOf, fsyncNewFolders, mkdirp, readTextOrUndefined, removeFile, removeTree, renameMakingParent, tempPath, touch, writeNewFile } from '../shared/fsx.js';
-import { isCode } from '../shared/syncfs.js';
+import { atomicWrite, atomicWriteAll, ensureLink, fsyncDir, fsyncFolderOf, fsyncNewFolders, mkdirp, removeFile, removeTree, renameMakingParent, tempPath, touch, writeNewFile } from '../shared/fsx.js';
+import { isCode, pathExistsSync, readTextSyncOrUndefined } from '../shared/syncfs.js';
 import { tagFolder } from '../shared/paths.js';
 import { Tree } from '../shared/tree.js';
 import { type Digest, digestString } from '../shared/reference.js';
@@ -121,7 +121,7 @@ export class Repositories extends Tree {
   private async nextStamp(name: string, tag: string): Promise<Date> {
     const now = Date.now();
     const current = await this.tagCurrent(name, tag);
-    const text = current && (await readTextOrUndefined(this.paths.tagIndexEntry(name, tag, current)));
+    const text = current && readTextSyncOrUndefined(this.paths.tagIndexEntry(name, tag, current));
     const last = text ? Date.parse(text.trim()) : NaN;
     return new Date(Number.isFinite(last) && last >= now ? last + 1 : now);
   }
@@ -140,7 +140,7 @@ export class Repositories extends Tree {
    */
   private async createTag(name: string, tag: string, d: Digest, at: Date): Promise<boolean> {
     const dest = this.paths.tag(name, tag);
-    if (await exists(dest)) return false;
+    if (pathExistsSync(dest)) return false;
     const staged = tempPath(this.paths.tmpDir());
     const files = tagFolder(staged);
     let moved = false;
@@ -202,7 +202,7 @@ async function renameFolder(src: string, dest: string): Promise<boolean> {
   } catch (err) {
     if (isCode(err, 'ENOTEMPTY') || isCode(err, 'EEXIST')) return false;
     // sshfs (SFTP) answers a rename onto an existing folder with EPERM.
-    if (isCode(err, 'EPERM') && (await exists(dest))) return false;
+    if (isCode(err, 'EPERM') && pathExistsSync(dest)) return false;
     throw err;
   }
 }

@@ -2,9 +2,10 @@
 // signatures/<alg>/<payload hex>/<id>, named by the hash of its canonical JSON, so
 // a repeat lands on an existing name and writes nothing.
 import type { Paths } from '../shared/paths.js';
-import { atomicWrite, exists, listDir, readTextOrUndefined } from '../shared/fsx.js';
+import { atomicWrite, listDir } from '../shared/fsx.js';
 import type { Digest } from '../shared/reference.js';
 import { type Schema1Signature, canonicalSignature, parseStoredSignature, signatureId } from '../shared/schema1.js';
+import { pathExistsSync, readTextSyncOrUndefined } from '../shared/syncfs.js';
 
 export class SignatureStore {
   readonly paths: Paths;
@@ -18,7 +19,7 @@ export class SignatureStore {
     let added = 0;
     for (const s of signatures) {
       const file = this.paths.signature(payload, signatureId(s));
-      if (await exists(file)) continue;
+      if (pathExistsSync(file)) continue;
       await atomicWrite(this.paths.tmpDir(), file, canonicalSignature(s));
       added++;
     }
@@ -33,7 +34,7 @@ export class SignatureStore {
       .sort();
     const found: Schema1Signature[] = [];
     for (const id of ids) {
-      const text = await readTextOrUndefined(this.paths.signature(payload, id));
+      const text = readTextSyncOrUndefined(this.paths.signature(payload, id));
       // A file that is no signature (hand-edited, corrupt) is skipped so the others still
       // serve; fsck is where it gets reported.
       const s = text === undefined ? undefined : parseStoredSignature(text);

@@ -11,8 +11,8 @@
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { closeFd, openFd, readTextOrUndefined, removeFile, statOrUndefined, writeFd } from '../shared/fsx.js';
-import { isCode } from '../shared/syncfs.js';
+import { closeFd, openFd, removeFile, writeFd } from '../shared/fsx.js';
+import { isCode, readTextSyncOrUndefined, statSyncOrUndefined } from '../shared/syncfs.js';
 import { type Holder, isAlive, thisProcess } from '../shared/holder.js';
 
 export const STALE_MS = 10_000;
@@ -35,7 +35,13 @@ export async function withTagLock<T>(file: string, fn: () => Promise<T>): Promis
     return { value: await fn() };
   } finally {
     // Ours only: a lock broken as stale and taken by another writer is not ours to drop.
-    if ((await readTextOrUndefined(file).catch(() => undefined)) === text) await removeFile(file).catch(() => undefined);
+    let held: string | undefined;
+    try {
+      held = readTextSyncOrUndefined(file);
+    } catch {
+      held = undefined; // unreadable: not provably ours
+    }
+    if (held === text) await removeFile(file).catch(() => undefined);
   }
 }
 
@@ -70,13 +76,14 @@ async function create(file: string, text: string): Promise<'made' | 'held' | 'ab
  * only if it is still the one judged: a lock taken anew in between is left alone.
  */
 async function breakIfStale(file: string): Promise<void> {
-  const [st, text] = await Promise.all([statOrUndefined(file), readTextOrUndefined(file)]);
+  const st = statSyncOrUndefined(file);
+  const text = readTextSyncOrUndefined(file);
   if (!st || text === undefined) return;
   const holder = parseHolder(text);
   const dead = holder !== undefined && !isAlive(holder);
   if (!dead && Date.now() - st.mtimeMs < STALE_MS) return;
-  const again = await statOrUndefined(file);
-  if (!again || again.ino !== st.ino || again.mtimeMs !== st.mtimeMs || (await readTextOrUndefined(file)) !== text) return;
+  const again = statSyncOrUndefined(file);
+  if (!again || again.ino !== st.ino || again.mtimeMs !== st.mtimeMs || readTextSyncOrUndefined(file) !== text) return;
   await fs.unlink(file).catch((err) => {
     if (!isCode(err, 'ENOENT')) throw err;
   });

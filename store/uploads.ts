@@ -9,8 +9,8 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sameDigest } from '../shared/digest.js';
 import { RegistryError } from '../shared/errors.js';
-import { createFile, fsyncNewFolders, makeFolder, removeFile, removeTree, statOrUndefined } from '../shared/fsx.js';
-import { isCode } from '../shared/syncfs.js';
+import { createFile, fsyncNewFolders, makeFolder, removeFile, removeTree } from '../shared/fsx.js';
+import { isCode, statSyncOrUndefined } from '../shared/syncfs.js';
 import type { Paths } from '../shared/paths.js';
 import { type Digest, digestString } from '../shared/reference.js';
 import type { BlobStore } from './blobs.js';
@@ -76,7 +76,7 @@ export class UploadStore {
   }
 
   private async size(name: string, id: string): Promise<number> {
-    const st = await statOrUndefined(this.paths.uploadData(name, id));
+    const st = statSyncOrUndefined(this.paths.uploadData(name, id));
     if (!st) throw unknownUpload(id);
     return st.size;
   }

@@ -13,9 +13,10 @@ import { RegistryError } from '../../shared/errors.js';
 import type { Access } from '../auth/rules.js';
 import { type Page, paginate } from '../params.js';
 import type { Registry } from '../../store/index.js';
-import { readTextOrUndefined, statOrUndefined } from '../../shared/fsx.js';
+
 import { compareStrings, listDigests } from '../../shared/tree.js';
 import { imageFacts } from './image.js';
+import { readTextSyncOrUndefined, statSyncOrUndefined } from '../../shared/syncfs.js';
 
 export const DEFAULT_PAGE = 50;
 const MAX_PAGE = 500;
@@ -66,7 +67,7 @@ export function webApi(reg: Registry) {
       let all = (await reg.repos.listTags(name)).filter((t) => !needle || t.includes(needle));
       const moved = new Map<string, number>();
       if (opts.sort === 'moved') {
-        await Promise.all(all.map(async (t) => moved.set(t, (await statOrUndefined(reg.paths.tagCurrent(name, t)))?.mtimeMs ?? 0)));
+        await Promise.all(all.map(async (t) => moved.set(t, statSyncOrUndefined(reg.paths.tagCurrent(name, t))?.mtimeMs ?? 0)));
         all = all.sort((a, b) => moved.get(b)! - moved.get(a)! || compareStrings(a, b));
       }
       const { items, next } = paginate(all, (t) => t, page, opts.sort !== 'moved');
@@ -74,7 +75,7 @@ export function webApi(reg: Registry) {
         items.map(async (tag) => {
           const current = await reg.repos.tagCurrent(name, tag);
           const [taggedAt, revisions] = await Promise.all([
-            current ? readTextOrUndefined(reg.paths.tagIndexEntry(name, tag, current)).then((t) => t?.trim()) : undefined,
+            current ? readTextSyncOrUndefined(reg.paths.tagIndexEntry(name, tag, current))?.trim() : undefined,
             listDigests(reg.paths.tagIndexDir(name, tag)).then((ds) => ds.length),
           ]);
           return { tag, current: current && digestString(current), taggedAt, revisions };

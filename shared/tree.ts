@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { listDir } from './fsx.js';
 import { listDirSync, pathExistsSync, readTextSyncOrUndefined, statSyncOrUndefined } from './syncfs.js';
 import { Paths, isRepositoryContentDir } from './paths.js';
-import { type Digest, isDigest, isName, isTag, isUploadId, parseDigest } from './reference.js';
+import { type Digest, digestString, isDigest, isName, isTag, isUploadId, parseDigest } from './reference.js';
 
 export interface HistoryEntry {
   digest: Digest;
@@ -78,6 +78,16 @@ export class Tree {
 
   async inTagHistory(name: string, tag: string, d: Digest): Promise<boolean> {
     return pathExistsSync(this.paths.tagIndexEntry(name, tag, d));
+  }
+
+  /** The tags of `name` by the revision each points at now (`<alg>:<hex>` → tags, sorted). */
+  async tagsAt(name: string): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    for (const tag of await this.listTags(name)) {
+      const d = await this.tagCurrent(name, tag);
+      if (d) out.set(digestString(d), [...(out.get(digestString(d)) ?? []), tag]);
+    }
+    return out;
   }
 
   /** The tag's history, newest first. */

@@ -68,13 +68,10 @@ export function listingHandlers(reg: Registry) {
       const name = nameParam(routeParams(ctx).name);
       const p = pageParams(ctx.query);
       const digests = page(ctx, await reg.repos.listRevisions(name), digestString, p);
-      const current = new Map<string, string[]>();
+      const current = await reg.repos.tagsAt(name);
       const held = new Map<string, string[]>();
-      const add = (m: Map<string, string[]>, d: string, tag: string) => m.set(d, [...(m.get(d) ?? []), tag]);
       for (const tag of await reg.repos.listTags(name)) {
-        const [cur, history] = await Promise.all([reg.repos.tagCurrent(name, tag), reg.repos.tagHistory(name, tag)]);
-        if (cur) add(current, digestString(cur), tag);
-        for (const e of history) add(held, digestString(e.digest), tag);
+        for (const e of await reg.repos.tagHistory(name, tag)) held.set(digestString(e.digest), [...(held.get(digestString(e.digest)) ?? []), tag]);
       }
       const revisions = [];
       for (const d of digests) {

@@ -7,16 +7,15 @@
 // may not pull does not exist for it (absent from lists, 404 by name, not 403, so
 // names do not leak), and nothing says whether a blob is stored outside the
 // repository asked about.
-import { parseManifest } from '../../shared/manifest.js';
+import { type Manifest, parseManifest } from '../../shared/manifest.js';
 import { type Digest, digestString, isDigest, parseDigest, parseName, parseTag } from '../../shared/reference.js';
 import { RegistryError } from '../../shared/errors.js';
 import type { Access } from '../auth/rules.js';
 import { type Page, paginate } from '../params.js';
-import type { Registry } from '../../store/index.js';
-
-import { compareStrings, listDigests } from '../../shared/tree.js';
-import { imageFacts } from './image.js';
 import { readTextSyncOrUndefined, statSyncOrUndefined } from '../../shared/syncfs.js';
+import { compareStrings, listDigests } from '../../shared/tree.js';
+import type { Registry } from '../../store/index.js';
+import { imageFacts } from './image.js';
 
 export const DEFAULT_PAGE = 50;
 const MAX_PAGE = 500;
@@ -67,7 +66,7 @@ export function webApi(reg: Registry) {
       let all = (await reg.repos.listTags(name)).filter((t) => !needle || t.includes(needle));
       const moved = new Map<string, number>();
       if (opts.sort === 'moved') {
-        await Promise.all(all.map(async (t) => moved.set(t, statSyncOrUndefined(reg.paths.tagCurrent(name, t))?.mtimeMs ?? 0)));
+        for (const t of all) moved.set(t, statSyncOrUndefined(reg.paths.tagCurrent(name, t))?.mtimeMs ?? 0);
         all = all.sort((a, b) => moved.get(b)! - moved.get(a)! || compareStrings(a, b));
       }
       const { items, next } = paginate(all, (t) => t, page, opts.sort !== 'moved');
@@ -88,19 +87,14 @@ export function webApi(reg: Registry) {
       const name = await visible(access, repo);
       const [all, current] = await Promise.all([reg.repos.tagHistory(name, tag), reg.repos.tagCurrent(name, tag)]);
       const { items, next } = paginate(all, (e) => digestString(e.digest), page, false);
-      // Which other tags point at each revision now.
-      const pointing = new Map<string, string[]>();
-      for (const t of await reg.repos.listTags(name)) {
-        const d = t === tag ? undefined : await reg.repos.tagCurrent(name, t);
-        if (d) pointing.set(digestString(d), [...(pointing.get(digestString(d)) ?? []), t]);
-      }
+      const pointing = await reg.repos.tagsAt(name);
       const entries = await Promise.all(
         items.map(async (e) => ({
           digest: digestString(e.digest),
           taggedAt: e.taggedAt,
           ...(await sizeAndType(name, e.digest)),
-          imageSize: (await image.facts(name, e.digest)).imageSize,
-          tags: pointing.get(digestString(e.digest)) ?? [],
+          imageSize: await image.size(name, e.digest),
+          tags: (pointing.get(digestString(e.digest)) ?? []).filter((t) => t !== tag), // the other tags at this revision
           current: current !== undefined && current.hex === e.digest.hex,
         })),
       );
@@ -114,42 +108,27 @@ export function webApi(reg: Registry) {
         throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${name}@${digestString(d)} is not known`);
       }
       const body = await reg.blobs.readAll(d);
-      let json: Record<string, unknown> = {};
+      let manifest: Manifest | undefined;
       try {
-        json = parseManifest(body, mediaType).json;
+        manifest = parseManifest(body, mediaType);
       } catch {
         // shown raw below; a manifest the store holds parsed once, so this is a damaged tree (fsck's job)
       }
+      const json = manifest?.json ?? {};
       const descriptors = (v: unknown) => (Array.isArray(v) ? (v as Record<string, unknown>[]) : []);
       const withPresence = async (list: Record<string, unknown>[]) =>
         Promise.all(list.map(async (x) => ({ ...x, stored: typeof x.digest === 'string' && isDigest(x.digest) && (await linkedHere(name, parseDigest(x.digest))) })));
       const schema1Layers = descriptors(json.fsLayers).map((l) => ({ digest: l.blobSum, mediaType: 'application/vnd.docker.container.image.rootfs.diff+x-gtar' }));
-      const [facts, attachments] = await Promise.all([image.facts(name, d), image.attachments(name, d)]);
-      const referrers = await Promise.all(
-        (await reg.repos.listReferrers(name, d)).map(async (r) => {
-          const info = await sizeAndType(name, r);
-          let artifactType: unknown;
-          try {
-            const m = parseManifest(await reg.blobs.readAll(r), info.mediaType);
-            artifactType = m.artifactType ?? (m.json.config as { mediaType?: string } | undefined)?.mediaType;
-          } catch {
-            artifactType = undefined;
-          }
-          return { digest: digestString(r), ...info, artifactType };
-        }),
-      );
+      const [facts, referrers] = await Promise.all([image.facts(name, d, manifest), image.referrers(name, d)]);
+      const attachments = await image.attachments(name, d, referrers);
       const signatures = (await reg.signatures.list(d)).map((s) => ({
         alg: s.header.alg,
         key: s.header.jwk ? `jwk ${s.header.jwk.kty ?? ''} ${s.header.jwk.crv ?? ''} ${s.header.jwk.kid ?? ''}`.trim() : s.header.x5c ? `x5c chain of ${s.header.x5c.length}` : 'none',
         signature: s.signature.slice(0, 24),
       }));
-      const tags: string[] = [];
+      const tags = (await reg.repos.tagsAt(name)).get(digestString(d)) ?? [];
       const history: string[] = [];
-      for (const tag of await reg.repos.listTags(name)) {
-        const cur = await reg.repos.tagCurrent(name, tag);
-        if (cur?.hex === d.hex) tags.push(tag);
-        if (await reg.repos.inTagHistory(name, tag, d)) history.push(tag);
-      }
+      for (const tag of await reg.repos.listTags(name)) if (await reg.repos.inTagHistory(name, tag, d)) history.push(tag);
       return {
         name,
         digest: digestString(d),
@@ -164,7 +143,7 @@ export function webApi(reg: Registry) {
         annotations: json.annotations ?? {},
         ...facts,
         attachments,
-        referrers,
+        referrers: referrers.map(({ kind: _kind, ...r }) => r),
         signatures,
         manifest: body.toString('utf8'),
       };

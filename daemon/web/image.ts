@@ -3,7 +3,7 @@
 // size), when it was created and its labels (from the config), and what is attached
 // to it (OCI referrers and cosign's `sha256-<hex>.sig/.att/.sbom` tags). Read from
 // the repository's own revisions and blobs only.
-import { parseManifest } from '../../shared/manifest.js';
+import { type Manifest, parseManifest } from '../../shared/manifest.js';
 import { type Digest, digestString, isDigest, isTag, parseDigest } from '../../shared/reference.js';
 import type { Registry } from '../../store/index.js';
 
@@ -21,6 +21,15 @@ export interface ImageFacts {
   created?: string;
   labels: Record<string, string>;
   platforms: Platform[];
+}
+
+export interface Referrer {
+  digest: string;
+  mediaType?: string;
+  size?: number;
+  artifactType?: string;
+  /** signature, attestation, sbom, or the artifact type. */
+  kind: string;
 }
 
 export interface Attachment {
@@ -82,40 +91,59 @@ export function imageFacts(reg: Registry) {
     }
   }
 
+  /** What an index's children (at most MAX_PLATFORMS) are: platform and their own size. */
+  async function platformsOf(name: string, json: Record<string, unknown>): Promise<Platform[]> {
+    const children = descriptors(json.manifests).slice(0, MAX_PLATFORMS) as { digest?: unknown; platform?: Record<string, unknown> }[];
+    const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+    return Promise.all(
+      children.map(async (child): Promise<Platform> => {
+        const digest = typeof child.digest === 'string' && isDigest(child.digest) ? child.digest : '';
+        const cm = digest ? await manifestOf(name, parseDigest(digest)) : undefined;
+        const p = child.platform ?? {};
+        return { digest, os: str(p.os), architecture: str(p.architecture), variant: str(p.variant), size: cm?.kind === 'image' ? sizeOf(cm.json) : undefined };
+      }),
+    );
+  }
+
+  const total = (platforms: Platform[]) =>
+    platforms.length && platforms.every((p) => p.size !== undefined) ? platforms.reduce((n, p) => n + p.size!, 0) : undefined;
+
   return {
-    /** Size, platforms, created time and labels of one revision of `name`. */
-    async facts(name: string, d: Digest): Promise<ImageFacts> {
+    /** A revision's size alone (the timeline): its manifest, and an index's children's, nothing more. */
+    async size(name: string, d: Digest): Promise<number | undefined> {
       const m = await manifestOf(name, d);
-      if (!m) return { labels: {}, platforms: [] };
-      if (m.kind === 'image') {
-        const c = await configFacts(name, m.json);
-        return { imageSize: sizeOf(m.json), created: c.created, labels: c.labels, platforms: c.os ? [{ digest: digestString(d), os: c.os, architecture: c.architecture, variant: c.variant, size: sizeOf(m.json) }] : [] };
-      }
-      if (m.kind === 'index') {
-        const children = descriptors(m.json.manifests).slice(0, MAX_PLATFORMS) as { digest?: unknown; platform?: Record<string, unknown> }[];
-        const platforms = await Promise.all(
-          children.map(async (child): Promise<Platform> => {
-            const digest = typeof child.digest === 'string' && isDigest(child.digest) ? child.digest : '';
-            const cm = digest ? await manifestOf(name, parseDigest(digest)) : undefined;
-            const p = child.platform ?? {};
-            const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-            return { digest, os: str(p.os), architecture: str(p.architecture), variant: str(p.variant), size: cm?.kind === 'image' ? sizeOf(cm.json) : undefined };
-          }),
-        );
-        const sizes = platforms.map((p) => p.size);
-        return { imageSize: sizes.every((s) => s !== undefined) && sizes.length ? sizes.reduce((a, b) => a! + b!, 0) : undefined, labels: {}, platforms };
-      }
-      return { labels: {}, platforms: [] }; // schema1 names no sizes
+      if (m?.kind === 'image') return sizeOf(m.json);
+      return m?.kind === 'index' ? total(await platformsOf(name, m.json)) : undefined;
     },
 
-    /** What is attached to revision `d` of `name`: its referrers, and cosign's tags for it. */
-    async attachments(name: string, d: Digest): Promise<Attachment[]> {
-      const out: Attachment[] = [];
-      for (const r of await reg.repos.listReferrers(name, d)) {
-        const m = await manifestOf(name, r);
-        const artifactType = m?.artifactType ?? (m?.json.config as { mediaType?: string } | undefined)?.mediaType;
-        out.push({ kind: (artifactType && ARTIFACT_KINDS[artifactType]) ?? artifactType ?? 'artifact', digest: digestString(r), via: 'referrer', artifactType });
+    /** Size, platforms, created time and labels of revision `d` of `name`, whose manifest the caller parsed (`m`). */
+    async facts(name: string, d: Digest, m: Manifest | undefined): Promise<ImageFacts> {
+      if (m?.kind === 'image') {
+        const c = await configFacts(name, m.json);
+        const platforms = c.os ? [{ digest: digestString(d), os: c.os, architecture: c.architecture, variant: c.variant, size: sizeOf(m.json) }] : [];
+        return { imageSize: sizeOf(m.json), created: c.created, labels: c.labels, platforms };
       }
+      if (m?.kind === 'index') {
+        const platforms = await platformsOf(name, m.json);
+        return { imageSize: total(platforms), labels: {}, platforms };
+      }
+      return { labels: {}, platforms: [] }; // schema1 names no sizes; a damaged manifest, none either
+    },
+
+    /** The referrers of revision `d` of `name`, each with its size, media type, artifact type and kind. */
+    async referrers(name: string, d: Digest): Promise<Referrer[]> {
+      return Promise.all(
+        (await reg.repos.listReferrers(name, d)).map(async (r) => {
+          const [m, size] = await Promise.all([manifestOf(name, r), reg.blobs.size(r)]);
+          const artifactType = m?.artifactType ?? (m?.json.config as { mediaType?: string } | undefined)?.mediaType;
+          return { digest: digestString(r), mediaType: m?.mediaType, size, artifactType, kind: (artifactType && ARTIFACT_KINDS[artifactType]) ?? artifactType ?? 'artifact' };
+        }),
+      );
+    },
+
+    /** What is attached to revision `d` of `name`: its referrers (already read), and cosign's tags for it. */
+    async attachments(name: string, d: Digest, referrers: Referrer[]): Promise<Attachment[]> {
+      const out: Attachment[] = referrers.map((r) => ({ kind: r.kind, digest: r.digest, via: 'referrer', artifactType: r.artifactType }));
       for (const [suffix, kind] of Object.entries(COSIGN_SUFFIXES)) {
         const tag = `${d.algorithm}-${d.hex}.${suffix}`;
         if (!isTag(tag)) continue; // sha512 digests make names longer than a tag may be

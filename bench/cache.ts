@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../daemon/log.js';
 import { BlobStore } from '../store/blobs.js';
-import { CachedManifestStore, CachedRepositories } from '../store/cache.js';
+import { ManifestCache, TagCache } from '../store/cache.js';
 import { ManifestStore } from '../store/manifests.js';
 import { Repositories } from '../store/repository.js';
 import { SignatureStore } from '../store/signatures.js';
@@ -38,8 +38,9 @@ async function timeIt(label: string, n: number, fn: () => Promise<unknown>): Pro
 }
 
 const plain = new ManifestStore(plainRepos, blobs, new SignatureStore(paths));
-const cachedRepos = new CachedRepositories(paths);
-const cached = new CachedManifestStore(cachedRepos, blobs, new SignatureStore(paths));
+const tagCache = new TagCache();
+const cachedRepos = new Repositories(paths, tagCache);
+const cached = new ManifestStore(cachedRepos, blobs, new SignatureStore(paths), new ManifestCache());
 await timeIt('GET bench:latest, uncached (resolve + body)', 3000, async () => plain.body(await plain.resolve('bench', { tag: 'latest' })));
 await timeIt('GET bench:latest, stat-validated cache', 3000, async () => cached.body(await cached.resolve('bench', { tag: 'latest' })));
 
@@ -54,7 +55,7 @@ for (let i = 0; i < REPOS; i++) {
   }
 }
 await timeIt(`catalog of ${REPOS} repositories, walked`, 20, () => plainRepos.listRepositories());
-const watcher = await watchTree(cachedRepos, 'inotify', createLogger('silent'));
+const watcher = await watchTree(paths.repositoriesDir(), tagCache, 'inotify', createLogger('silent'));
 await timeIt(`catalog of ${REPOS} repositories, cached`, 20, () => cachedRepos.listRepositories());
 console.log(`inotify watches held by the watcher: ${await inotifyWatches()} (for ${REPOS} repositories, ${REPOS * 3} tags)`);
 await watcher.close();

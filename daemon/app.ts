@@ -1,9 +1,10 @@
 // createApp(config): the Koa application over one root. It never listens; main.ts
 // and the tests do.
 import Koa from 'koa';
-import { ERROR_CODES, RegistryError, storageError } from '../shared/errors.js';
+import { ERROR_CODES, RegistryError, UploadOffsetError, storageError } from '../shared/errors.js';
 import { type AuthConfig, authMiddleware } from './auth/middleware.js';
 import { readOnlyMiddleware } from './auth/readonly.js';
+import { uploadRange } from './http.js';
 import { uploadLimit } from './limits.js';
 import type { NotifyConfig } from '../events/config.js';
 import { Notifier } from './delivery/notifier.js';
@@ -87,6 +88,7 @@ function errorEnvelope(logger: Logger): Koa.Middleware {
       if (e.status >= 500 || storageError(err)) logger.error({ err, method: ctx.method, path: ctx.path }, 'request failed');
       ctx.status = e.status;
       ctx.set(e.headers);
+      if (e instanceof UploadOffsetError) ctx.set('Range', uploadRange(e.uploaded));
       ctx.body = e.envelope();
       if (!ctx.req.complete) ctx.set('Connection', 'close'); // an unread body: do not reuse the connection
     }

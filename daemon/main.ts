@@ -83,7 +83,7 @@ export async function serve(opts: ServeOptions, logger: Logger = createLogger(op
     ? (createHttpsServer({ ...tls, ...timeouts.options }, app.callback()) as unknown as Server) // the same API for our use
     : createServer(timeouts.options, app.callback());
   timeouts.apply(server);
-  const watcher = await watchTree(registry.repos, opts.watch ?? 'inotify', logger);
+  const watcher = await watchTree(registry.paths.repositoriesDir(), registry.tagCache, opts.watch ?? 'inotify', logger);
   server.once('close', () => void watcher.close());
   await notifier?.start();
   server.once('close', () => void notifier?.close());

@@ -15,7 +15,7 @@
 import { relative, sep } from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
-import type { CachedRepositories } from '../store/cache.js';
+import type { TagCache } from '../store/cache.js';
 
 export type WatchMode = 'inotify' | 'poll' | 'off';
 export const WATCH_MODES: readonly WatchMode[] = ['inotify', 'poll', 'off'];
@@ -27,9 +27,9 @@ export interface Watcher {
   close(): Promise<void>;
 }
 
-export async function watchTree(repos: CachedRepositories, mode: WatchMode, logger: Logger): Promise<Watcher> {
+/** Watches `dir` (repositories/) and keeps `cache`'s catalog true to it. */
+export async function watchTree(dir: string, cache: TagCache, mode: WatchMode, logger: Logger): Promise<Watcher> {
   if (mode === 'off') return { close: async () => undefined };
-  const dir = repos.paths.repositoriesDir();
   const watcher: FSWatcher = chokidar.watch(dir, {
     ignoreInitial: true,
     usePolling: mode === 'poll',
@@ -38,18 +38,18 @@ export async function watchTree(repos: CachedRepositories, mode: WatchMode, logg
     followSymlinks: false,
     ignored: (p: string) => ignoredPath(dir, p),
   });
-  watcher.on('all', () => repos.dropCatalog());
+  watcher.on('all', () => cache.dropCatalog());
   watcher.on('error', (err) => {
-    repos.catalogCaching = false;
-    repos.dropCatalog();
+    cache.catalogCaching = false;
+    cache.dropCatalog();
     logger.warn({ err }, 'the tree watcher failed; the catalog is no longer cached');
   });
   await new Promise<void>((ok) => watcher.once('ready', () => ok()));
-  repos.dropCatalog();
-  repos.catalogCaching = true;
+  cache.dropCatalog();
+  cache.catalogCaching = true;
   return {
     async close() {
-      repos.catalogCaching = false;
+      cache.catalogCaching = false;
       await watcher.close();
     },
   };

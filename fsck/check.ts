@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { listDir, readOrUndefined, treeStats } from '../shared/fsx.js';
-import { type Tree, listDigests } from '../shared/tree.js';
+import { type Tree, listBlobsSync, listDigests } from '../shared/tree.js';
 import { type Manifest, parseManifest } from '../shared/manifest.js';
 import { type Digest, digestString, isDigest, parseDigest } from '../shared/reference.js';
 import { parseStoredSignature } from '../shared/schema1.js';
@@ -85,7 +85,7 @@ export async function checkTree(tree: Tree, hooks: CheckHooks = {}): Promise<Che
   // 1. Blobs: hash every one. `whole` maps digest string → size for blobs whose bytes match their name.
   const whole = new Map<string, number>();
   const corrupt: { digest: Digest; size: number; actual: string }[] = [];
-  const blobs = await tree.listBlobs();
+  const blobs = listBlobsSync(tree.paths);
   let done = 0;
   for (const d of blobs) {
     const file = paths.blob(d);

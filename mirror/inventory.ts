@@ -1,12 +1,11 @@
 // `cairn inventory`: every digest a store holds, one a line, for the other side's `cairn export --have`.
 import { resolve } from 'node:path';
-import { Tree } from '../shared/tree.js';
+import { listBlobsSync } from '../shared/tree.js';
 import { Paths } from '../shared/paths.js';
 import { digestString } from '../shared/reference.js';
 
 export async function inventory(root: string): Promise<string[]> {
-  const tree = new Tree(new Paths(resolve(root)));
-  return (await tree.listBlobs()).map(digestString);
+  return listBlobsSync(new Paths(resolve(root))).map(digestString);
 }
 
 export function formatInventory(digests: string[], root: string): string {

@@ -1,8 +1,9 @@
 // The one table of registry error codes, each with the HTTP status it answers
 // with: the OCI Distribution Spec codes, then the few that CNCF Distribution adds
 // and clients already know (TAG_INVALID, MANIFEST_UNVERIFIED, RANGE_INVALID, UNKNOWN),
-// and NOT_FOUND for a path that is no endpoint at all. The store throws RegistryError;
-// one daemon middleware turns it into the {"errors":[…]} envelope.
+// and NOT_FOUND for a path that is no endpoint at all. The store throws RegistryError
+// (or a subclass carrying what the answer needs) and never sets HTTP headers; one
+// daemon middleware (daemon/app.ts) turns every error into the {"errors":[…]} envelope.
 
 export const ERROR_CODES = {
   BLOB_UNKNOWN: { status: 404, message: 'blob unknown to registry' },
@@ -50,6 +51,16 @@ export class RegistryError extends Error {
 
   envelope(): { errors: { code: string; message: string; detail: unknown }[] } {
     return { errors: [{ code: this.code, message: this.message, detail: this.detail ?? null }] };
+  }
+}
+
+/** A chunk that does not start where the upload stands; the answer says where that is. */
+export class UploadOffsetError extends RegistryError {
+  readonly uploaded: number;
+
+  constructor(uploaded: number, message: string) {
+    super('RANGE_INVALID', message);
+    this.uploaded = uploaded;
   }
 }
 

@@ -1,6 +1,9 @@
 // Reading the tree: what the daemon, the GC and fsck all need to know of it.
-// Nothing here writes. The GC walks with the sync twins at the end (see syncfs.ts);
-// both kinds share the rules of what counts as a tag, a digest, a blob.
+// Nothing here writes. The daemon reads through Tree, asynchronously, so a large
+// folder never stalls other requests; the GC and the other one-shot commands read
+// with the sync functions at the end, which are faster when nothing else waits.
+// Where a read has both forms they share the rules of what counts as a tag, a
+// digest, a blob (nameFolder, tagsIn, digestsIn, blobsIn).
 import type { Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { listDir } from './fsx.js';
@@ -118,33 +121,11 @@ export class Tree {
     return out;
   }
 
-  /** Upload ids in progress in the repository. */
-  async listUploads(name: string): Promise<string[]> {
-    return uploadsIn(await listDir(this.paths.uploadsDir(name)));
-  }
-
-  /** Every blob in the store (files at `blobs/<alg>/<hex[0:2]>/<hex>` whose name is a digest). */
-  async listBlobs(): Promise<Digest[]> {
-    const out: Digest[] = [];
-    for (const alg of await listDir(this.paths.blobsDir())) {
-      if (!alg.isDirectory()) continue;
-      for (const prefix of await listDir(join(this.paths.blobsDir(), alg.name))) {
-        if (prefix.isDirectory()) blobsIn(alg.name, prefix.name, await listDir(join(this.paths.blobsDir(), alg.name, prefix.name)), out);
-      }
-    }
-    return sortDigests(out);
-  }
-
   /** Payload digests that have a `signatures/` folder. */
   async listSignedPayloads(): Promise<Digest[]> {
     return listDigests(this.paths.signaturesDir());
   }
 
-  /** Signature ids stored for a payload. */
-  async listSignatures(payload: Digest): Promise<string[]> {
-    const entries = await listDir(this.paths.signaturesOf(payload));
-    return entries.filter((e) => e.isFile()).map((e) => e.name).sort(compareStrings);
-  }
 }
 
 /** Digests stored as `<dir>/<alg>/<hex>`, sorted by their string form. */
@@ -219,12 +200,12 @@ export function listTagsSync(paths: Paths, name: string): string[] {
   return tagsIn(listDirSync(paths.tagsDir(name)));
 }
 
-/** Tree.listUploads, sync. */
+/** Upload ids in progress in the repository (only the GC asks). */
 export function listUploadsSync(paths: Paths, name: string): string[] {
   return uploadsIn(listDirSync(paths.uploadsDir(name)));
 }
 
-/** Tree.listBlobs, sync. */
+/** Every blob in the store (files at `blobs/<alg>/<hex[0:2]>/<hex>` whose name is a digest); one-shot commands ask. */
 export function listBlobsSync(paths: Paths): Digest[] {
   const out: Digest[] = [];
   for (const alg of listDirSync(paths.blobsDir())) {

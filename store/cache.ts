@@ -1,5 +1,4 @@
-
-import { isCode } from '../shared/syncfs.js';// In-memory caches, only where they pay, and never the source of truth: the tree
+// In-memory caches, only where they pay, and never the source of truth: the tree
 // is (docs/storage.md), and another process (a second daemon, `cairn gc`, an import) may
 // change it at any time.
 //
@@ -18,14 +17,16 @@ import { isCode } from '../shared/syncfs.js';// In-memory caches, only where the
 //    dropped whenever a folder appears or goes under repositories/.
 //
 // This daemon's own writes drop (tags) or extend (catalog) entries directly, so it
-// reads its own writes without waiting for any event.
+// reads its own writes without waiting for any event. A cache is a part a store
+// holds (Repositories, ManifestStore), not a layer over it: without one, the store
+// reads the tree each time.
 import type { BigIntStats } from 'node:fs';
 import { statSync } from 'node:fs';
 
 import { isSchema1 } from '../shared/manifest.js';
-import { type Digest, type Reference, digestString } from '../shared/reference.js';
-import { ManifestStore, type Revision } from './manifests.js';
-import { Repositories } from './repository.js';
+import { isCode } from '../shared/syncfs.js';
+import { type Digest, digestString } from '../shared/reference.js';
+import { type NameFolders, compareStrings } from '../shared/tree.js';
 
 /** What identifies one version of a file written by rename. */
 interface Validator {
@@ -91,8 +92,12 @@ class Lru<V> {
 
 const tagKey = (name: string, tag: string) => `${name}:${tag}`;
 
-/** The repository store with a stat-validated tag cache and a watcher-invalidated catalog. */
-export class CachedRepositories extends Repositories {
+/**
+ * What a daemon remembers of repositories: tag → current digest and the sorted tag
+ * list, each validated by a stat; the catalog while a watcher runs. The store that
+ * holds it (Repositories) asks it first and tells it of its own writes.
+ */
+export class TagCache {
   private readonly tags = new Lru<{ v: Validator; digest: Digest | undefined }>(20_000);
   /** Sorted tag names by repository, validated by a stat of `_tags/` (a tag comes and goes by rename). */
   private readonly tagLists = new Lru<{ v: Validator; tags: string[] }>(1000, 64 * 1024 * 1024);
@@ -102,9 +107,10 @@ export class CachedRepositories extends Repositories {
   /** Set by the watcher once it is ready, cleared if it fails: no watcher, no catalog cache. */
   catalogCaching = false;
 
-  override async tagCurrent(name: string, tag: string): Promise<Digest | undefined> {
+  /** The digest in `file` (a tag's `current`), read by `read` only when the file changed. */
+  async current(name: string, tag: string, file: string, read: () => Promise<Digest | undefined>): Promise<Digest | undefined> {
     const key = tagKey(name, tag);
-    const v = await validator(this.paths.tagCurrent(name, tag));
+    const v = await validator(file);
     if (!v) {
       this.tags.delete(key);
       return undefined;
@@ -112,57 +118,45 @@ export class CachedRepositories extends Repositories {
     const hit = this.tags.get(key);
     if (hit && same(hit.v, v)) return hit.digest;
     // Stat first, read second: if the file changes in between, the entry is stale at once.
-    const digest = await super.tagCurrent(name, tag);
+    const digest = await read();
     this.tags.set(key, { v, digest });
     return digest;
   }
 
-  override async listTags(name: string): Promise<string[]> {
-    const v = await validator(this.paths.tagsDir(name));
+  /** The tags of `name` (its `_tags` folder is `dir`), listed by `list` only when the folder changed. */
+  async tagList(name: string, dir: string, list: () => Promise<string[]>): Promise<string[]> {
+    const v = await validator(dir);
     if (!v) return [];
     const hit = this.tagLists.get(name);
     if (hit && same(hit.v, v)) return [...hit.tags];
-    const tags = await super.listTags(name);
+    const tags = await list();
     this.tagLists.set(name, { v, tags }, tags.reduce((n, t) => n + t.length + 16, 0));
     return [...tags];
   }
 
-  override async setTag(name: string, tag: string, d: Digest): Promise<void> {
-    await super.setTag(name, tag, d);
-    this.tags.delete(tagKey(name, tag));
-    this.noteRepository(name);
-  }
-
-  override async pointTag(name: string, tag: string, d: Digest): Promise<void> {
-    await super.pointTag(name, tag, d);
+  /** This daemon moved or removed the tag. */
+  forgetTag(name: string, tag: string): void {
     this.tags.delete(tagKey(name, tag));
   }
 
-  override async removeTag(name: string, tag: string): Promise<boolean> {
-    const removed = await super.removeTag(name, tag);
-    this.tags.delete(tagKey(name, tag));
-    return removed;
-  }
-
-  override async linkRevision(name: string, d: Digest, mediaType: string): Promise<void> {
-    await super.linkRevision(name, d, mediaType);
-    this.noteRepository(name);
-  }
-
-  override async listRepositories(): Promise<string[]> {
-    if (!this.catalogCaching) return super.listRepositories();
+  /**
+   * The repositories, from the cached catalog while the watcher runs; `walk` builds
+   * it, `exists` tells when a parent folder has become a repository.
+   */
+  async repositories(walk: () => Promise<NameFolders>, exists: (name: string) => Promise<boolean>): Promise<string[]> {
+    if (!this.catalogCaching) return (await walk()).repositories;
     if (!this.catalog) {
       const generation = this.catalogGeneration;
-      const walked = await this.walkNames();
+      const walked = await walk();
       if (generation !== this.catalogGeneration || !this.catalogCaching) return walked.repositories;
       this.catalog = { repositories: walked.repositories, others: new Set(walked.others) };
     }
     // A name folder becomes a repository when `_tags` or `_revisions` appears in it,
     // which the watcher does not see (it watches no underscored folder): ask them.
     for (const name of this.catalog.others) {
-      if (await this.repositoryExists(name)) this.noteRepository(name);
+      if (await exists(name)) this.noteRepository(name);
     }
-    return [...(this.catalog?.repositories ?? (await super.listRepositories()))];
+    return [...(this.catalog?.repositories ?? (await walk()).repositories)];
   }
 
   /** Another process changed the folders under repositories/ (the watcher says so). */
@@ -172,14 +166,22 @@ export class CachedRepositories extends Repositories {
   }
 
   /** This daemon's own write (or a check) made `name` a repository: add it, keeping the order. */
-  private noteRepository(name: string): void {
+  noteRepository(name: string): void {
     this.catalogGeneration++;
     const c = this.catalog;
     if (!c) return;
     c.others.delete(name);
     if (c.repositories.includes(name)) return;
-    c.repositories = [...c.repositories, name].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    c.repositories = [...c.repositories, name].sort(compareStrings);
   }
+}
+
+/** A revision as the manifest store resolves it (ManifestStore's Revision). */
+interface Revision {
+  digest: Digest;
+  mediaType: string;
+  size: number;
+  body?: Buffer;
 }
 
 interface CachedManifest {
@@ -194,19 +196,27 @@ interface CachedManifest {
  * revision link. Schema1 revisions are not cached: what they serve depends on the
  * signatures stored beside them, which change without the link changing.
  */
-export class CachedManifestStore extends ManifestStore {
+export class ManifestCache {
   private readonly bodies = new Lru<CachedManifest>(4096, 32 * 1024 * 1024);
 
-  override async resolve(name: string, ref: Reference): Promise<Revision> {
-    const digest = ref.digest ?? (await this.repos.tagCurrent(name, ref.tag));
-    if (!digest) return super.resolve(name, ref); // answers MANIFEST_UNKNOWN
+  /**
+   * The revision `digest` of `name` (its link is `link`), from memory when the link is
+   * unchanged; else `resolve` reads it and `readBody` its bytes, which are kept.
+   */
+  async revision(
+    name: string,
+    digest: Digest,
+    link: string,
+    resolve: () => Promise<Revision>,
+    readBody: (r: Revision) => Promise<Buffer>,
+  ): Promise<Revision> {
     const key = `${name}@${digestString(digest)}`;
-    const v = await validator(this.repos.paths.revision(name, digest));
+    const v = await validator(link);
     const hit = this.bodies.get(key);
     if (v && hit && same(v, hit.v)) return { digest, mediaType: hit.mediaType, size: hit.size, body: hit.body };
-    const r = await super.resolve(name, ref);
+    const r = await resolve();
     if (!v || isSchema1(r.mediaType) || r.digest.hex !== digest.hex) return r; // the tag moved meanwhile: not cached
-    const body = r.body ?? (await this.blobs.readAll(r.digest));
+    const body = r.body ?? (await readBody(r));
     this.bodies.set(key, { v, mediaType: r.mediaType, size: r.size, body }, body.length);
     return { ...r, body };
   }

@@ -6,14 +6,17 @@ import { type FsyncMode, durabilityFor, useDurability } from '../shared/durabili
 import { Paths } from '../shared/paths.js';
 import { BlobStore } from './blobs.js';
 import { RepositoryBlobs } from './layers.js';
-import { CachedManifestStore, CachedRepositories } from './cache.js';
-import type { ManifestStore } from './manifests.js';
+import { ManifestCache, TagCache } from './cache.js';
+import { ManifestStore } from './manifests.js';
+import { Repositories } from './repository.js';
 import { SignatureStore } from './signatures.js';
 import { UploadStore } from './uploads.js';
 
 export interface Registry {
   paths: Paths;
-  repos: CachedRepositories;
+  repos: Repositories;
+  /** What the daemon remembers of tags and the catalog (a watcher keeps the catalog true). */
+  tagCache: TagCache;
   blobs: BlobStore;
   /** What a repository may serve, and mounts. */
   layers: RepositoryBlobs;
@@ -26,16 +29,18 @@ export interface Registry {
 export function openRegistry(root: string, opts: { fsync?: FsyncMode } = {}): Registry {
   useDurability(durabilityFor(root, opts.fsync));
   const paths = new Paths(root);
-  const repos = new CachedRepositories(paths);
+  const tagCache = new TagCache();
+  const repos = new Repositories(paths, tagCache);
   const blobs = new BlobStore(paths);
   const signatures = new SignatureStore(paths);
   return {
     paths,
     repos,
+    tagCache,
     blobs,
     layers: new RepositoryBlobs(repos, blobs),
     uploads: new UploadStore(paths, blobs, repos),
-    manifests: new CachedManifestStore(repos, blobs, signatures),
+    manifests: new ManifestStore(repos, blobs, signatures, new ManifestCache()),
     signatures,
   };
 }

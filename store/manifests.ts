@@ -7,6 +7,7 @@ import { type Manifest, MediaTypes, isSchema1, parseManifest } from '../shared/m
 import { type Digest, type Reference, digestString } from '../shared/reference.js';
 import { type Schema1Signature, checkSchema1Target, formatOf, openSchema1, prettyJws, sameFormat } from '../shared/schema1.js';
 import type { BlobStore } from './blobs.js';
+import type { ManifestCache } from './cache.js';
 import type { Repositories } from './repository.js';
 import type { SignatureStore } from './signatures.js';
 
@@ -22,11 +23,14 @@ export class ManifestStore {
   readonly repos: Repositories;
   readonly blobs: BlobStore;
   readonly signatures: SignatureStore;
+  /** Manifest bytes this daemon has served; none for a one-shot command. */
+  private readonly cache: ManifestCache | undefined;
 
-  constructor(repos: Repositories, blobs: BlobStore, signatures: SignatureStore) {
+  constructor(repos: Repositories, blobs: BlobStore, signatures: SignatureStore, cache?: ManifestCache) {
     this.repos = repos;
     this.blobs = blobs;
     this.signatures = signatures;
+    this.cache = cache;
   }
 
   /** Stores a revision and moves `tags` to it. `expected` is the digest named in the URL, if any. */
@@ -117,7 +121,9 @@ export class ManifestStore {
   async resolve(name: string, ref: Reference): Promise<Revision> {
     const digest = ref.digest ?? (await this.repos.tagCurrent(name, ref.tag));
     if (!digest) throw unknownManifest(`${name}:${ref.tag}`);
-    return this.served(await this.revision(name, digest, ref.tag));
+    const read = async () => this.served(await this.revision(name, digest, ref.tag));
+    if (!this.cache) return read();
+    return this.cache.revision(name, digest, this.repos.paths.revision(name, digest), read, (r) => this.blobs.readAll(r.digest));
   }
 
   /** A revision named by digest, only if it is in the tag's history. */

@@ -9,10 +9,35 @@ import { atomicWrite, atomicWriteAll, ensureLink, fsyncDir, fsyncFolderOf, fsync
 import { isCode, pathExistsSync, readTextSyncOrUndefined } from '../shared/syncfs.js';
 import { tagFolder } from '../shared/paths.js';
 import { Tree } from '../shared/tree.js';
+import { Paths } from '../shared/paths.js';
 import { type Digest, digestString } from '../shared/reference.js';
+import type { TagCache } from './cache.js';
 import { withTagLock } from './taglock.js';
 
 export class Repositories extends Tree {
+  /** What this daemon remembers of tags and the catalog; none for a one-shot command. */
+  readonly cache: TagCache | undefined;
+
+  constructor(paths: Paths, cache?: TagCache) {
+    super(paths);
+    this.cache = cache;
+  }
+
+  override async tagCurrent(name: string, tag: string): Promise<Digest | undefined> {
+    const read = () => super.tagCurrent(name, tag);
+    return this.cache ? this.cache.current(name, tag, this.paths.tagCurrent(name, tag), read) : read();
+  }
+
+  override async listTags(name: string): Promise<string[]> {
+    const list = () => super.listTags(name);
+    return this.cache ? this.cache.tagList(name, this.paths.tagsDir(name), list) : list();
+  }
+
+  override async listRepositories(): Promise<string[]> {
+    if (!this.cache) return super.listRepositories();
+    return this.cache.repositories(() => this.walkNames(), (name) => this.repositoryExists(name));
+  }
+
   /**
    * Links a blob into the repository, or refreshes the link's use time (GC grace) when
    * it is there. Created first, touched only when it exists: when a blob is uploaded
@@ -48,8 +73,8 @@ export class Repositories extends Tree {
    * concurrent GC that is about to unlink this old revision sees it in use.
    */
   async linkRevision(name: string, d: Digest, mediaType: string): Promise<void> {
-    if (await this.touchLinkedRevision(name, d, mediaType)) return;
-    await atomicWrite(this.paths.tmpDir(), this.paths.revision(name, d), mediaType);
+    if (!(await this.touchLinkedRevision(name, d, mediaType))) await atomicWrite(this.paths.tmpDir(), this.paths.revision(name, d), mediaType);
+    this.cache?.noteRepository(name);
   }
 
   /** linkRevision's write as one file of an atomicWriteAll (after the manifest's blob). */
@@ -95,6 +120,15 @@ export class Repositories extends Tree {
    * fsync to it).
    */
   async setTag(name: string, tag: string, d: Digest): Promise<void> {
+    try {
+      await this.moveTag(name, tag, d);
+    } finally {
+      this.cache?.forgetTag(name, tag);
+    }
+    this.cache?.noteRepository(name);
+  }
+
+  private async moveTag(name: string, tag: string, d: Digest): Promise<void> {
     for (;;) {
       if (await this.createTag(name, tag, d, new Date())) return;
       const moved = await this.withTagLock(name, tag, async () => {
@@ -172,7 +206,11 @@ export class Repositories extends Tree {
 
   /** Points `current` at a revision already in the tag's history (no new history entry). */
   async pointTag(name: string, tag: string, d: Digest): Promise<void> {
-    await atomicWrite(this.paths.tmpDir(), this.paths.tagCurrent(name, tag), digestString(d));
+    try {
+      await atomicWrite(this.paths.tmpDir(), this.paths.tagCurrent(name, tag), digestString(d));
+    } finally {
+      this.cache?.forgetTag(name, tag);
+    }
   }
 
   async dropFromHistory(name: string, tag: string, d: Digest): Promise<boolean> {
@@ -188,6 +226,8 @@ export class Repositories extends Tree {
     } catch (err) {
       if (isCode(err, 'ENOENT')) return false;
       throw err;
+    } finally {
+      this.cache?.forgetTag(name, tag);
     }
     await removeTree(doomed);
     return true;

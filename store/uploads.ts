@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sameDigest } from '../shared/digest.js';
-import { RegistryError } from '../shared/errors.js';
+import { RegistryError, UploadOffsetError } from '../shared/errors.js';
 import { createFile, fsyncNewFolders, makeFolder, removeFile, removeTree } from '../shared/fsx.js';
 import { isCode, statSyncOrUndefined } from '../shared/syncfs.js';
 import type { Paths } from '../shared/paths.js';
@@ -53,6 +53,12 @@ export class UploadStore {
    * BLOB_UPLOAD_UNKNOWN and starts over, which every client does. The folders above
    * it (a new repository's) stay, so they are made durable where that takes fsyncs.
    */
+  /** A monolithic upload (POST `?digest=`): the body is the blob, stored and linked into `name` at once. */
+  async putWhole(name: string, src: Readable, digest: Digest, signal?: AbortSignal): Promise<Digest> {
+    const got = await this.blobs.ingest(src, digest, signal, (d) => this.repos.linkLayer(name, d, { sync: false }));
+    return got.digest;
+  }
+
   async create(name: string): Promise<string> {
     const id = randomUUID();
     await makeFolder(this.paths.upload(name, id), { nameLater: true });
@@ -213,7 +219,5 @@ function unknownUpload(id: string): RegistryError {
 }
 
 function rangeError(offset: number, what: string): RegistryError {
-  return new RegistryError('RANGE_INVALID', `${what}, but the upload holds ${offset} bytes`, {
-    headers: { Range: `0-${Math.max(offset - 1, 0)}` },
-  });
+  return new UploadOffsetError(offset, `${what}, but the upload holds ${offset} bytes`);
 }

@@ -44,7 +44,7 @@ export function uploadHandlers(reg: Registry) {
       }
       const digest = queryOne(ctx.query.digest);
       if (digest !== undefined) {
-        const { digest: d } = await reg.blobs.ingest(ctx.req, digestParam(digest), requestSignal(ctx), (d) => reg.repos.linkLayer(name, d, { sync: false }));
+        const d = await reg.uploads.putWhole(name, ctx.req, digestParam(digest), requestSignal(ctx));
         return created(ctx, name, d);
       }
       const id = await reg.uploads.create(name);

@@ -14,6 +14,9 @@ import { createRouter } from './router.js';
 import type { FsyncMode } from '../shared/durability.js';
 import { type Registry, openRegistry } from '../store/index.js';
 import { webHandlers } from './web/handlers.js';
+import type { UpstreamConfig } from './pullthrough/config.js';
+import { PullThrough } from './pullthrough/cache.js';
+import { matchRoute } from './routes.js';
 
 export interface AppConfig {
   root: string;
@@ -27,21 +30,26 @@ export interface AppConfig {
   notify?: NotifyConfig;
   /** --fsync: how many folders a write fsyncs (default: detected from the filesystem). */
   fsync?: FsyncMode;
+  /** Repositories filled from upstream registries (--upstream, --upstreams). */
+  upstreams?: UpstreamConfig[];
 }
 
-export function createApp(config: AppConfig): { app: Koa; registry: Registry; notifier?: Notifier } {
+export function createApp(config: AppConfig): { app: Koa; registry: Registry; notifier?: Notifier; pullThrough?: PullThrough } {
   const registry = openRegistry(config.root, { fsync: config.fsync });
   const metrics = new Metrics(registry.paths, () => config.notify?.endpoints.map((e) => e.name) ?? []);
   const notifier = config.notify && new Notifier(registry.paths, config.notify, config.logger, metrics.deliveryHooks());
-  const router = createRouter(registry, { metrics: (ctx) => metrics.handler(ctx), web: webHandlers(registry) });
+  const pullThrough = config.upstreams?.length ? new PullThrough(registry, config.upstreams, config.logger, metrics.pullThroughHooks()) : undefined;
+  const router = createRouter(registry, { metrics: (ctx) => metrics.handler(ctx), web: webHandlers(registry) }, pullThrough);
   const app = new Koa();
   app.silent = true; // errors are logged by errorEnvelope, not Koa's default handler
 
   app.use(metrics.middleware());
   app.use(requestLog(config.logger));
   app.use(errorEnvelope(config.logger));
+  if (pullThrough) app.use(mirrorNamespace(pullThrough));
   if (config.readOnly) app.use(readOnlyMiddleware());
   app.use(authMiddleware(config.auth ?? { mode: 'none' }, config.logger));
+  if (pullThrough) app.use(refusePushToCache(pullThrough));
   app.use(uploadLimit(config.maxUploads ?? 0));
   if (notifier) app.use(notifier.middleware());
   app.use(router.routes());
@@ -56,7 +64,35 @@ export function createApp(config: AppConfig): { app: Koa; registry: Registry; no
     }
     throw new RegistryError('NOT_FOUND', `no endpoint at ${ctx.path}`);
   });
-  return { app, registry, notifier };
+  return { app, registry, notifier, pullThrough };
+}
+
+/**
+ * containerd asks a mirror for `/v2/library/alpine/…?ns=docker.io`: the repository is
+ * `docker.io/library/alpine` here. Rewritten before auth, so every rule sees that name.
+ */
+function mirrorNamespace(pullThrough: PullThrough): Koa.Middleware {
+  return async (ctx, next) => {
+    const ns = ctx.query.ns;
+    const rewritten = typeof ns === 'string' ? pullThrough.pathForNamespace(ctx.path, ns) : undefined;
+    if (rewritten) ctx.path = rewritten;
+    await next();
+  };
+}
+
+/** A cached repository is filled from its upstream only: pushing into one is refused (DELETE is not). */
+function refusePushToCache(pullThrough: PullThrough): Koa.Middleware {
+  return async (ctx, next) => {
+    const match = matchRoute(ctx.method, ctx.path);
+    if (match?.route.need === 'push') {
+      const names = match.route.names?.(match.params) ?? [match.params.name ?? ''];
+      const cached = names.map((n) => ({ n, src: pullThrough.source(n) })).find((x) => x.src);
+      if (cached) {
+        throw new RegistryError('UNSUPPORTED', `${cached.n} is a pull-through cache of ${cached.src!.config.url}: it is filled by pulls, not pushes; push to a name outside ${cached.src!.config.prefix}/`);
+      }
+    }
+    await next();
+  };
 }
 
 function requestLog(logger: Logger): Koa.Middleware {

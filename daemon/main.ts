@@ -29,6 +29,10 @@ export interface ServeOptions extends SecurityOptions {
   notify?: string;
   /** How many folders a write fsyncs: detected (auto), or assumed. */
   fsync?: FsyncMode;
+  /** `PREFIX=URL`: repositories under PREFIX/ are a pull-through cache of URL. */
+  upstream?: string[];
+  /** A file (JSON or YAML) of upstreams, with credentials, ttl, CA. */
+  upstreams?: string;
 }
 
 /**
@@ -57,6 +61,8 @@ export function serveCommand(yargs: Argv): Argv<ServeOptions> {
     })
     .option('inbox', { type: 'string', describe: 'watch DIR for bundles (cairn export output) and import them while serving' })
     .option('notify', { type: 'string', describe: 'notification endpoints (JSON or YAML file): events are queued under the root and POSTed' })
+    .option('upstream', { type: 'string', array: true, describe: 'PREFIX=URL: cache repositories under PREFIX/ from the registry at URL (repeatable; e.g. docker.io=https://registry-1.docker.io)' })
+    .option('upstreams', { type: 'string', describe: 'upstreams file (JSON or YAML): prefix, url, ttl, offline, username + passwordFile/passwordEnv, ca' })
     .option('fsync', {
       type: 'string',
       default: 'auto',
@@ -74,7 +80,8 @@ export async function serve(opts: ServeOptions, logger: Logger = createLogger(op
   // memory); the cairn command does the same for --inbox (chokidar, tar, mirror/).
   const notify = opts.notify ? await (await import('../events/config.js')).loadNotifyConfig(opts.notify) : undefined;
   if (opts.inbox && !extras.startInbox) throw new Error('--inbox needs the inbox watcher: serve it through the cairn command');
-  const { app, registry, notifier } = createApp({ root, logger, auth, readOnly: opts.readOnly, maxUploads: opts.maxUploads, notify, fsync: opts.fsync });
+  const upstreams = opts.upstream?.length || opts.upstreams ? (await import('./pullthrough/config.js')).loadUpstreams(opts.upstream, opts.upstreams) : undefined;
+  const { app, registry, notifier, pullThrough } = createApp({ root, logger, auth, readOnly: opts.readOnly, maxUploads: opts.maxUploads, notify, fsync: opts.fsync, upstreams });
   const { removedTemps } = await prepareRoot(registry.paths);
   if (!opts.tlsCert !== !opts.tlsKey) throw new Error('--tls-cert and --tls-key go together');
   const tls = opts.tlsCert ? { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey!) } : undefined;
@@ -87,6 +94,7 @@ export async function serve(opts: ServeOptions, logger: Logger = createLogger(op
   server.once('close', () => void watcher.close());
   await notifier?.start();
   server.once('close', () => void notifier?.close());
+  server.once('close', () => void pullThrough?.close());
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
     server.listen(port, host, () => ok());
@@ -97,6 +105,7 @@ export async function serve(opts: ServeOptions, logger: Logger = createLogger(op
   const d = durability();
   logger.info({ filesystem: d.filesystem, ordered: d.ordered, newFoldersFollow: d.newFoldersFollow, changesWait: d.changesWait }, `fsync: ${describeRule(d)}`);
   logger.info({ address: actual, auth: auth.mode, readOnly: !!opts.readOnly }, `listening on ${tls ? 'https' : 'http'}://${actual}/v2/`);
+  for (const u of pullThrough?.upstreams() ?? []) logger.info(u, `pull-through: ${u.prefix}/… is cached from ${u.url}`);
   if (beyondLoopback(host) && (!tls || auth.mode === 'none')) {
     const missing = [!tls && 'TLS (--tls-cert/--tls-key)', auth.mode === 'none' && 'authentication (--auth)'].filter(Boolean).join(' and ');
     const risks = [

@@ -20,6 +20,14 @@ export const cacheMiss = (cache: string): void => cacheMisses.inc({ cache });
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
+export interface PullThroughHooks {
+  hit(kind: 'manifest' | 'blob'): void;
+  miss(kind: 'manifest' | 'blob'): void;
+  upstreamError(upstream: string): void;
+  servedStale(upstream: string): void;
+  fetched(upstream: string, bytes: number): void;
+}
+
 export class Metrics {
   readonly registry = new Registry();
   private readonly requests: Counter<'method' | 'route' | 'status'>;
@@ -109,6 +117,23 @@ export class Metrics {
   }
 
   /** Delivery counters, for the notifier to call. */
+  /** What the pull-through cache counts: answers from the cache, fetches, upstream failures, bytes. */
+  pullThroughHooks(): PullThroughHooks {
+    const registers = [this.registry];
+    const hits = new Counter({ name: 'cairn_pullthrough_hits_total', help: 'Pull-through requests the cache answered without fetching (kind: manifest, blob)', labelNames: ['kind'], registers });
+    const misses = new Counter({ name: 'cairn_pullthrough_misses_total', help: 'Pull-through requests that fetched from the upstream (kind: manifest, blob)', labelNames: ['kind'], registers });
+    const errors = new Counter({ name: 'cairn_pullthrough_upstream_errors_total', help: 'Upstream requests that failed (unreachable, timeout, 5xx, 429, bad bytes), by upstream prefix', labelNames: ['upstream'], registers });
+    const stale = new Counter({ name: 'cairn_pullthrough_stale_served_total', help: 'Tags served from the cache because the upstream could not be asked, by upstream prefix', labelNames: ['upstream'], registers });
+    const fetched = new Counter({ name: 'cairn_pullthrough_fetched_bytes_total', help: 'Bytes fetched from upstreams and stored, by upstream prefix', labelNames: ['upstream'], registers });
+    return {
+      hit: (kind) => hits.inc({ kind }),
+      miss: (kind) => misses.inc({ kind }),
+      upstreamError: (upstream) => errors.inc({ upstream }),
+      servedStale: (upstream) => stale.inc({ upstream }),
+      fetched: (upstream, bytes) => fetched.inc({ upstream }, bytes),
+    };
+  }
+
   deliveryHooks(): { delivered(e: string, n: number): void; attemptFailed(e: string): void } {
     return {
       delivered: (endpoint, n) => this.delivered.inc({ endpoint }, n),

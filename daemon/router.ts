@@ -9,6 +9,7 @@ import { uploadHandlers } from './handlers/uploads.js';
 import { type HandlerName, ROUTES } from './routes.js';
 import type { Registry } from '../store/index.js';
 import type { WebHandlers } from './web/handlers.js';
+import type { PullThrough } from './pullthrough/cache.js';
 
 /** What the daemon serves off the /v2/ tree: metrics and the read-only page. */
 export interface SiteHandlers {
@@ -16,10 +17,10 @@ export interface SiteHandlers {
   web: WebHandlers;
 }
 
-export function createRouter(reg: Registry, site?: SiteHandlers): Router {
-  const blobs = blobHandlers(reg);
+export function createRouter(reg: Registry, site?: SiteHandlers, pullThrough?: PullThrough): Router {
+  const blobs = blobHandlers(reg, pullThrough);
   const uploads = uploadHandlers(reg);
-  const manifests = manifestHandlers(reg);
+  const manifests = manifestHandlers(reg, pullThrough);
   const listing = listingHandlers(reg);
   const unserved: Middleware = () => undefined; // never registered: site routes without site handlers
   const handlers: Record<HandlerName, Middleware> = {

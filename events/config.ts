@@ -6,7 +6,7 @@ import ms from 'ms';
 import { parse as parseYaml } from 'yaml';
 import { isEndpointName } from '../shared/paths.js';
 
-export const ACTIONS = ['push', 'pull', 'delete', 'mount'] as const;
+export const ACTIONS = ['push', 'pull', 'delete', 'mount', 'pull-through'] as const;
 export type Action = (typeof ACTIONS)[number];
 
 export interface Endpoint {

@@ -112,6 +112,10 @@ export async function checkTree(tree: Tree, hooks: CheckHooks = {}): Promise<Che
     const revisionDigests = await tree.listRevisions(name);
     counts.revisions += revisionDigests.length;
     const parsed = new Map<string, Parsed>();
+    // A pull-through repository fetches blobs and index children when asked: absent is
+    // fine there, corrupt never is.
+    const onDemand = tree.upstreamOf(name) !== undefined;
+    const lacking = (d: Digest) => !isWhole(d) && !(onDemand && corruptOrMissing(corrupt, d) === 'missing');
     for (const digest of revisionDigests) {
       const mediaType = ((await tree.revisionMediaType(name, digest)) ?? '').trim();
       const p: Parsed = { digest, mediaType };
@@ -136,13 +140,13 @@ export async function checkTree(tree: Tree, hooks: CheckHooks = {}): Promise<Che
       changed = false;
       for (const p of parsed.values()) {
         if (p.problem || !p.manifest) continue;
-        const missing = p.manifest.blobs.filter((b) => !isWhole(b));
+        const missing = p.manifest.blobs.filter(lacking);
         if (missing.length) {
           p.problem = { kind: 'revision-blob-missing', message: `needs ${missing.map((b) => `${digestString(b)} (${corruptOrMissing(corrupt, b)})`).join(', ')}` };
           changed = true;
           continue;
         }
-        const badChildren = p.manifest.children.filter((c) => parsed.get(digestString(c))?.problem !== undefined || !parsed.has(digestString(c)));
+        const badChildren = p.manifest.children.filter((c) => parsed.get(digestString(c))?.problem !== undefined || (!parsed.has(digestString(c)) && !onDemand));
         if (badChildren.length) {
           p.problem = { kind: 'revision-child-missing', message: `index child(ren) ${badChildren.map(digestString).join(', ')} not a valid revision of ${name}` };
           changed = true;

@@ -11,7 +11,7 @@ import { openRegistry, type Registry } from '../store/index.js';
 import { prepareRoot } from '../store/root.js';
 import type { OnBytes } from './progress.js';
 import type { StoreRef } from './refs.js';
-import { MANIFEST_ACCEPT, Upstream, UpstreamError } from './upstream.js';
+import { MANIFEST_ACCEPT, Upstream, UpstreamError } from '../upstream/client.js';
 
 export interface MirrorOptions {
   root: string;
@@ -33,7 +33,7 @@ export interface MirrorReport {
 export async function mirror(opts: MirrorOptions): Promise<MirrorReport> {
   const reg = openRegistry(resolve(opts.root));
   await prepareRoot(reg.paths);
-  const m = new Mirror(reg, new Upstream(opts.from, opts.creds), opts);
+  const m = new Mirror(reg, new Upstream(opts.from, { creds: opts.creds, credsHint: '--creds USER:PASSWORD' }), opts);
   for (const ref of opts.refs) {
     if (ref.digest) {
       const d = await m.pull(ref.name, digestString(ref.digest));

@@ -128,6 +128,11 @@ export class Paths {
   uploadsDir(name: string): string {
     return join(this.repository(name), '_uploads');
   }
+
+  /** In a repository the pull-through cache fills: where from (JSON `{url, name}`). Its blobs arrive on demand. */
+  upstreamMark(name: string): string {
+    return join(this.repository(name), '_upstream');
+  }
   upload(name: string, id: string): string {
     assert(isUploadId(id), 'upload id', id);
     return join(this.uploadsDir(name), id);

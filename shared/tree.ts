@@ -48,6 +48,18 @@ export class Tree {
     return pathExistsSync(this.paths.revisionsDir(name)) || pathExistsSync(this.paths.tagsDir(name));
   }
 
+  /** Where the pull-through cache fills `name` from; undefined for a repository pushed to. */
+  upstreamOf(name: string): { url: string; name: string } | undefined {
+    const text = readTextSyncOrUndefined(this.paths.upstreamMark(name));
+    if (text === undefined) return undefined;
+    try {
+      const json = JSON.parse(text) as { url?: unknown; name?: unknown };
+      return { url: String(json.url ?? ''), name: String(json.name ?? '') };
+    } catch {
+      return { url: '', name: '' }; // a torn or edited mark still says "cached"
+    }
+  }
+
   async hasRevision(name: string, d: Digest): Promise<boolean> {
     return pathExistsSync(this.paths.revision(name, d));
   }

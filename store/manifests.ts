@@ -33,13 +33,18 @@ export class ManifestStore {
     this.cache = cache;
   }
 
-  /** Stores a revision and moves `tags` to it. `expected` is the digest named in the URL, if any. */
+  /**
+   * Stores a revision and moves `tags` to it. `expected` is the digest named in the URL,
+   * if any. `onDemand`: what it references may be absent (a pull-through repository
+   * fetches blobs and children when a client asks for them).
+   */
   async put(
     name: string,
     body: Buffer,
     contentType: string | undefined,
     expected: Digest | undefined,
     tags: string[],
+    opts: { onDemand?: boolean } = {},
   ): Promise<{ digest: Digest; manifest: Manifest }> {
     let manifest = parseManifest(body, contentType);
     let content = body;
@@ -59,7 +64,7 @@ export class ManifestStore {
     // wait, not three); they are written only once the references hold. A touch for a
     // manifest that is then refused costs nothing but a fresher mtime.
     const [, stored, linked] = await Promise.all([
-      this.checkReferences(name, manifest),
+      opts.onDemand ? undefined : this.checkReferences(name, manifest),
       this.blobs.touch(digest),
       this.repos.touchLinkedRevision(name, digest, manifest.mediaType),
     ]);

@@ -1,5 +1,5 @@
-// The folders are the architecture: shared ← {store, events} ← {daemon, gc, fsck,
-// mirror} ← cli. This test reads every import of the source (static and dynamic)
+// The folders are the architecture: shared ← {store, events, upstream} ← {daemon,
+// gc, fsck, mirror} ← cli. This test reads every import of the source (static and dynamic)
 // and fails on one that runs against the layers, and on any cycle between files.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -14,10 +14,11 @@ const MAY_IMPORT: Record<string, string[]> = {
   shared: [],
   store: ['shared'],
   events: ['shared'],
-  daemon: ['shared', 'store', 'events'],
+  upstream: ['shared'],
+  daemon: ['shared', 'store', 'events', 'upstream'],
   gc: ['shared', 'store', 'events'],
   fsck: ['shared', 'store'],
-  mirror: ['shared', 'store'],
+  mirror: ['shared', 'store', 'upstream'],
 };
 
 function sources(dir: string): string[] {

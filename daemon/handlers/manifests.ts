@@ -10,12 +10,13 @@ import { digestParam, manifestReadings, nameParam, queryAll, tagParam } from '..
 import type { Registry } from '../../store/index.js';
 import type { Revision } from '../../store/manifests.js';
 import { routeParams } from '../routes.js';
+import type { PullThrough } from '../pullthrough/cache.js';
 
 type Target =
   | { name: string; tag: string; digest: Digest; ref?: undefined }
   | { name: string; ref: string; tag?: undefined; digest?: undefined };
 
-export function manifestHandlers(reg: Registry) {
+export function manifestHandlers(reg: Registry, pullThrough?: PullThrough) {
   /**
    * `<path>/manifests/<rest>` where rest is `<reference>` or `<tag>/<digest>`. Only a
    * tag named `manifests` makes a path read two ways (`a/manifests/manifests/<digest>`
@@ -44,6 +45,14 @@ export function manifestHandlers(reg: Registry) {
   return {
     async get(ctx: Context): Promise<void> {
       const t = await target(ctx);
+      const src = t.ref !== undefined ? pullThrough?.source(t.name) : undefined;
+      if (src && t.ref !== undefined) {
+        // A cached repository: bring the reference up to date from the upstream first.
+        const filled = await pullThrough!.manifest(t.name, src, lookupReference(t.name, t.ref));
+        if (filled) {
+          noteEvent(ctx, 'pull-through', { repository: t.name, tag: filled.tag, digest: digestString(filled.digest), mediaType: filled.mediaType, size: filled.size, url: canonicalUrl(ctx, manifestLocation(t.name, filled.digest)) });
+        }
+      }
       const r = await resolve(t);
       const digest = digestString(r.digest);
       ctx.set({ 'Docker-Content-Digest': digest, ETag: `"${digest}"` });

@@ -51,7 +51,7 @@ export function webApi(reg: Registry) {
       const needle = q.trim().toLowerCase();
       const matching = needle ? all.filter((r) => r.includes(needle)) : all;
       const { items, next } = paginate(matching, (r) => r, page);
-      const repositories = await Promise.all(items.map(async (name) => ({ name, tags: (await reg.repos.listTags(name)).length })));
+      const repositories = await Promise.all(items.map(async (name) => ({ name, tags: (await reg.repos.listTags(name)).length, upstream: reg.repos.upstreamOf(name)?.url })));
       return { total: matching.length, repositories, next };
     },
 
@@ -80,7 +80,7 @@ export function webApi(reg: Registry) {
           return { tag, current: current && digestString(current), taggedAt, revisions };
         }),
       );
-      return { name, total: all.length, tags, next };
+      return { name, upstream: reg.repos.upstreamOf(name)?.url, total: all.length, tags, next };
     },
 
     async history(access: Access, repo: string, tag: string, page: Page) {

@@ -62,6 +62,7 @@ a .chip { color: var(--accent); }
 .delta.grew { color: #b54708; }
 .delta.shrank { color: var(--current); }
 .badge.signed { background: #3b5bdb; }
+.badge.cached { background: #5f3dc4; margin: 0 6px; }
 ul.attached, ul.pulls { list-style: none; padding: 0; margin: 0; }
 ul.attached li, ul.pulls li { margin: 4px 0; }
 .skip { position: absolute; left: -9999px; }

@@ -87,7 +87,7 @@ export function client(): void {
     return b;
   }
 
-  function link(params: Record<string, string | undefined>, ...children: (Node | string)[]): HTMLElement {
+  function link(params: Record<string, string | undefined>, ...children: (Node | string | null)[]): HTMLElement {
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries(params)) if (v !== undefined) qs.set(k, v);
     return h('a', { href: `#${qs}` }, ...children);
@@ -98,7 +98,8 @@ export function client(): void {
   const count = $('#repo-count');
   let searchSeq = 0;
   function repoItem(r: Json): HTMLElement {
-    const a = link({ repo: r.name }, h('span', { class: 'name' }, r.name), h('span', { class: 'count' }, `${r.tags} tag${r.tags === 1 ? '' : 's'}`));
+    const cached = r.upstream ? h('span', { class: 'badge cached', title: `cached from ${r.upstream}` }, 'cached') : null;
+    const a = link({ repo: r.name }, h('span', { class: 'name' }, r.name), cached, h('span', { class: 'count' }, `${r.tags} tag${r.tags === 1 ? '' : 's'}`));
     a.dataset.repo = r.name;
     return h('li', {}, a);
   }
@@ -161,6 +162,10 @@ export function client(): void {
     const loadTags = async (last?: string) => {
       const data = await get('/_ui/api/tags', { repo, n: String(PAGE), last, sort, q: q || undefined });
       total.textContent = `${data.total} tag${data.total === 1 ? '' : 's'}${q ? ` matching “${q}”` : ''}`;
+      if (data.upstream) {
+        cachedNote.replaceChildren(h('span', { class: 'badge cached' }, 'cached'), ` from ${data.upstream}: filled by pulls; every revision it has held stays pullable by digest`);
+        cachedNote.hidden = false;
+      }
       for (const t of data.tags) {
         const row = h(
           'tr',
@@ -182,7 +187,8 @@ export function client(): void {
     };
     await loadTags();
     if (tag) await showTimeline(timeline, repo, tag);
-    view.replaceChildren(h('h2', {}, repo), h('p', { class: 'muted' }, 'Tags — pick one to see every revision it has pointed at.'), controls, tagsBox, timeline);
+    const cachedNote = h('p', { class: 'cached-from', hidden: '' });
+    view.replaceChildren(h('h2', {}, repo), cachedNote, h('p', { class: 'muted' }, 'Tags — pick one to see every revision it has pointed at.'), controls, tagsBox, timeline);
   }
 
   async function showTimeline(box: HTMLElement, repo: string, tag: string): Promise<void> {

@@ -5,9 +5,9 @@ export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-export function renderPage(first: { total: number; repositories: { name: string; tags: number }[]; next?: string }): string {
+export function renderPage(first: { total: number; repositories: { name: string; tags: number; upstream?: string }[]; next?: string }): string {
   const items = first.repositories
-    .map((r) => `<li><a href="#repo=${encodeURIComponent(r.name)}" data-repo="${escapeHtml(r.name)}"><span class="name">${escapeHtml(r.name)}</span><span class="count">${r.tags} tag${r.tags === 1 ? '' : 's'}</span></a></li>`)
+    .map((r) => `<li><a href="#repo=${encodeURIComponent(r.name)}" data-repo="${escapeHtml(r.name)}"><span class="name">${escapeHtml(r.name)}</span>${r.upstream ? `<span class="badge cached" title="cached from ${escapeHtml(r.upstream)}">cached</span>` : ''}<span class="count">${r.tags} tag${r.tags === 1 ? '' : 's'}</span></a></li>`)
     .join('');
   const more = first.next ? `<button type="button" id="more-repos" data-last="${escapeHtml(first.next)}">more…</button>` : '';
   return `<!doctype html>

@@ -17,6 +17,7 @@ export interface GcArgs {
   keep: string[];
   keepHistory: number;
   keepWithin?: number;
+  unused?: number;
   grace: number;
   uploadTtl: number;
   dryRun: boolean;
@@ -43,6 +44,11 @@ export function gcCommand(yargs: Argv): Argv<GcArgs> {
       type: 'string',
       coerce: (v: string | undefined) => (v === undefined ? undefined : duration(v, 'keep-within')),
       describe: 'also keep every revision a tag moved to within this long (e.g. 30d)',
+    })
+    .option('unused', {
+      type: 'string',
+      coerce: (v: string | undefined) => (v === undefined ? undefined : duration(v, 'unused')),
+      describe: 'in pull-through repositories, also remove revisions (and tags at them) not pulled for this long (e.g. 30d); a pull fetches them again',
     })
     .option('grace', {
       type: 'string',
@@ -92,6 +98,7 @@ export async function gc(argv: GcArgs): Promise<void> {
         keepWithinMs: argv.keepWithin,
         graceMs: argv.grace,
         uploadTtlMs: argv.uploadTtl,
+        unusedMs: argv.unused,
         dryRun: argv.dryRun,
         signal: controller.signal,
       },

@@ -11,6 +11,8 @@ export interface PlanOptions {
   keepWithinMs?: number;
   graceMs: number;
   uploadTtlMs: number;
+  /** In pull-through repositories: revisions not served for this long are not roots, and tags at them go. */
+  unusedMs?: number;
 }
 
 export type ItemKind = 'tag' | 'history-entry' | 'revision' | 'referrer-link' | 'layer-link' | 'blob' | 'signatures' | 'upload';
@@ -28,6 +30,8 @@ export interface PlanItem {
   bytes: number;
   reason: string;
   mtimeMs: number;
+  /** An unused cached tag: its revision's mtime at the mark; served since (a new mtime), the tag stays. */
+  servedMtimeMs?: number;
 }
 
 export interface Plan {
@@ -87,10 +91,11 @@ export function makePlan(inv: Snapshot, keep: KeepEntry[], opts: PlanOptions, no
         repository: repo.name,
         tag: t.tag,
         digest: t.current,
-        subject: attachedSubject(t.tag),
+        subject: attachedSubject(t.tag) ?? t.current,
         bytes: 0,
-        reason: `attached to ${attachedSubject(t.tag)}, which is removed`,
+        reason: attachedSubject(t.tag) ? `attached to ${attachedSubject(t.tag)}, which is removed` : `cached, and ${t.current} not served since ${new Date(now - opts.unusedMs!).toISOString()}`,
         mtimeMs: t.currentMtimeMs,
+        ...(!attachedSubject(t.tag) && { servedMtimeMs: repo.revisions.get(t.current!)?.mtimeMs }),
       });
     }
     keptRevisions += kept.size;
@@ -260,6 +265,9 @@ function markRepository(
   warnings: string[],
 ): { kept: Set<string>; dropped: TagInfo[] } {
   const roots: string[] = [];
+  // A pull-through repository refreshes a revision's mtime when it serves it (at most hourly).
+  const unusedMs = repo.cached ? opts.unusedMs : undefined;
+  const served = (d: string) => unusedMs === undefined || (repo.revisions.get(d)?.mtimeMs ?? Infinity) >= now - unusedMs;
   for (const r of repo.revisions.values()) {
     // Created or re-pushed within the grace period: a push may still be relying on it.
     if (fresh(r.mtimeMs)) roots.push(r.digest);
@@ -268,7 +276,9 @@ function markRepository(
     const out = t.current ? [t.current] : [];
     t.history.forEach((h, i) => {
       const taggedMs = Date.parse(h.taggedAt);
-      if (i < opts.keepHistory) out.push(h.digest);
+      if (!served(h.digest)) {
+        if (fresh(h.mtimeMs)) out.push(h.digest);
+      } else if (i < opts.keepHistory) out.push(h.digest);
       else if (opts.keepWithinMs !== undefined && now - taggedMs < opts.keepWithinMs) out.push(h.digest);
       else if (fresh(h.mtimeMs)) out.push(h.digest);
     });
@@ -276,7 +286,9 @@ function markRepository(
   };
   // A tag moved within the grace period is a root whatever its name: a signature may be pushed before its image's tag moves.
   let attached = repo.tags.filter((t) => attachedSubject(t.tag) !== undefined && !fresh(t.currentMtimeMs));
-  for (const t of repo.tags) if (!attached.includes(t)) roots.push(...tagRoots(t));
+  // A cached tag whose revision nobody pulled for `unusedMs` goes, history and all: a pull fills it again.
+  const unused = repo.tags.filter((t) => !attached.includes(t) && t.current !== undefined && !served(t.current) && !fresh(t.currentMtimeMs));
+  for (const t of repo.tags) if (!attached.includes(t) && !unused.includes(t)) roots.push(...tagRoots(t));
   for (const k of keep) {
     const d = k.digest ? digestString(k.digest) : repo.tags.find((t) => t.tag === k.tag)?.current;
     if (!d) warnings.push(`${k.source}: ${k.name}:${k.tag} is not a tag of ${k.name}; nothing kept for it`);
@@ -319,7 +331,7 @@ function markRepository(
     attached = attached.filter((t) => !follow.includes(t));
     close(follow.flatMap(tagRoots));
   }
-  return { kept, dropped: attached };
+  return { kept, dropped: [...attached, ...unused] };
 }
 
 /** Keep-list entries by repository; entries naming no repository only warn (outside lists lag behind). */

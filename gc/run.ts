@@ -22,6 +22,8 @@ export interface GcOptions {
   keepWithinMs?: number;
   graceMs: number;
   uploadTtlMs: number;
+  /** Pull-through repositories: what was not served for this long goes. */
+  unusedMs?: number;
   dryRun: boolean;
   stdin?: NodeJS.ReadableStream;
   signal?: AbortSignal;

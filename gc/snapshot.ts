@@ -5,7 +5,7 @@
 import { compareStrings, listBlobsSync, listDigestsSync, listTagsSync, listUploadsSync, walkNamesSync } from '../shared/tree.js';
 import { type Paths, tagFolder } from '../shared/paths.js';
 import { digestString, isDigest, parseDigest } from '../shared/reference.js';
-import { Pacer, readTextSyncOrUndefined, readWithStatsSync, statSyncOrUndefined, treeStatsSync } from '../shared/syncfs.js';
+import { Pacer, pathExistsSync, readTextSyncOrUndefined, readWithStatsSync, statSyncOrUndefined, treeStatsSync } from '../shared/syncfs.js';
 import { type ManifestRefs, manifestRefs } from './manifestrefs.js';
 
 export interface RevisionInfo {
@@ -52,6 +52,8 @@ export interface UploadInfo {
 
 export interface RepositoryInfo {
   name: string;
+  /** Filled by the pull-through cache (it has an `_upstream` mark): its revisions' mtimes say when each was last served. */
+  cached?: boolean;
   revisions: Map<string, RevisionInfo>;
   tags: TagInfo[];
   layers: Map<string, LinkInfo>;
@@ -151,7 +153,8 @@ async function readRepository(paths: Paths, name: string, pace: Pacer): Promise<
     }
     uploads.push({ id, activeMs: mtimeMs, startedAt: typeof startedAt === 'string' ? startedAt : undefined, bytes });
   }
-  return { name, revisions, tags, layers, referrers, uploads };
+  const cached = pathExistsSync(paths.upstreamMark(name));
+  return { name, ...(cached && { cached }), revisions, tags, layers, referrers, uploads };
 }
 
 /** One tag: `current`, and its history newest first (content and mtime from one open each). */

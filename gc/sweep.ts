@@ -118,10 +118,15 @@ async function sweepItem(paths: Paths, trash: Trash, item: PlanItem, opts: Sweep
   let outcome: string;
   switch (item.kind) {
     case 'tag': {
-      // An attached tag: it stays if it moved since the mark, or its manifest is linked again.
+      // An attached tag stays if it moved since the mark, or its manifest is linked again;
+      // an unused cached tag if it moved, or its revision was served since the mark.
       const subject = paths.revision(item.repository!, parseDigest(item.subject!));
       const moved = (at: string) => statSyncOrUndefined(join(at, 'current'))?.mtimeMs !== item.mtimeMs;
-      outcome = await trash.retire(paths.tag(item.repository!, item.tag!), (_st, at) => moved(at) || statSyncOrUndefined(subject) !== undefined);
+      const wanted = () => {
+        const st = statSyncOrUndefined(subject);
+        return item.servedMtimeMs === undefined ? st !== undefined : st !== undefined && st.mtimeMs !== item.servedMtimeMs;
+      };
+      outcome = await trash.retire(paths.tag(item.repository!, item.tag!), (_st, at) => moved(at) || wanted());
       break;
     }
     case 'history-entry': {

@@ -15,6 +15,7 @@ import { authFiles, basic } from './helpers/auth.js';
 import { Client } from './helpers/client.js';
 import { startDaemon, type TestDaemon } from './helpers/daemon.js';
 import { noDistribution, startDistribution } from './helpers/distribution.js';
+import { DAY, ageTree, cairnGc } from './helpers/gc.js';
 import { startFakeUpstream } from './helpers/fake-upstream.js';
 import { blob, built, describe as descriptor, image } from './helpers/images.js';
 
@@ -239,6 +240,43 @@ describe('pull-through from an upstream that lies or is slow', () => {
     } finally {
       await cache.close();
       await fake.close();
+    }
+  });
+});
+
+describe('cairn gc --unused', () => {
+  test('removes a cached revision not pulled within D (its tag too) and keeps one that was; pushed repositories are untouched', async () => {
+    const fake = await startFakeUpstream();
+    const root = await mkdtemp(join(tmpdir(), 'cairn-unused-'));
+    const serveOpts = { upstream: [`fake.test=${fake.url}`] };
+    try {
+      const [old, used, pushed] = [image({ layers: ['unused old'] }), image({ layers: ['unused used'] }), image({ layers: ['unused pushed'] })];
+      fake.add('lib/x', 'old', old);
+      fake.add('lib/x', 'used', used);
+      let cache = await startDaemon({ root, serve: serveOpts });
+      const c = new Client(cache.url);
+      for (const [tag, m] of [['old', old], ['used', used]] as const) {
+        assert.equal((await c.req('GET', `/v2/fake.test/lib/x/manifests/${tag}`, { headers: ACCEPT })).status, 200);
+        for (const b of m.blobs) assert.equal((await c.req('GET', `/v2/fake.test/lib/x/blobs/${b.digest}`)).status, 200);
+      }
+      await c.pushImage('mine/app', pushed, 'v1');
+      await cache.close();
+      await ageTree(root, 3 * DAY);
+      cache = await startDaemon({ root, serve: serveOpts }); // a new process: its first pull of `used` marks it served
+      assert.equal((await new Client(cache.url).req('GET', '/v2/fake.test/lib/x/manifests/used', { headers: ACCEPT })).status, 200);
+      await cache.close();
+      const gc = await cairnGc(root, ['--unused', '1d', '--grace', '0s', '--json']);
+      assert.equal(gc.code, 0, gc.stderr);
+      const paths = new Paths(root);
+      assert.ok(!existsSync(paths.tag('fake.test/lib/x', 'old')), 'the unused tag goes');
+      assert.ok(!existsSync(paths.revision('fake.test/lib/x', parseDigest(old.digest))));
+      assert.ok(!existsSync(paths.blob(parseDigest(old.blobs[1]!.digest))), 'its layer goes');
+      assert.ok(existsSync(paths.revision('fake.test/lib/x', parseDigest(used.digest))), 'the one pulled stays');
+      assert.ok(existsSync(paths.blob(parseDigest(used.blobs[1]!.digest))));
+      assert.ok(existsSync(paths.revision('mine/app', parseDigest(pushed.digest))), 'pushed content is never "unused"');
+    } finally {
+      await fake.close();
+      await rm(root, { recursive: true, force: true });
     }
   });
 });

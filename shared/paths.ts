@@ -12,6 +12,7 @@
 //       _layers/<alg>/<hex>                        blobs this repository may serve (empty link)
 //       _referrers/<alg>/<subject hex>/<alg>/<hex> manifests whose `subject` is that digest
 //       _uploads/<uuid>/{data,state}               an upload in progress
+//       _upstream                                  in a pull-through repository: where it is filled from (JSON: url, name)
 //     signatures/<alg>/<payload hex>/<id>          detached schema1 JWS signatures
 //     tmp/                                         temp files for atomic rename
 //     gc.lock                                      held by a running `cairn gc` (JSON: pid, host, start)

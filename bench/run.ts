@@ -15,6 +15,7 @@ import { manifestGets } from './manifests.js';
 import { type Context, type Row, row, sizes } from './scenario.js';
 import { findPeers, type Peer, startCairn, startDistribution, tempBase } from './servers.js';
 import { signinFlood } from './signin.js';
+import { pullThroughScenario } from './pullthrough.js';
 import { type Meta, renderTable } from './table.js';
 import { PAGE, smallImages, tagsScenario } from './tags.js';
 
@@ -25,6 +26,7 @@ const SCENARIOS: Record<string, (ctx: Context) => Promise<Row[]>> = {
   tags: tagsScenario,
   'same-blob': sameBlob,
   signin: signinFlood, // servers of its own, with auth on
+  'pull-through': pullThroughScenario, // servers of its own: an upstream, the cache, Distribution as a proxy
   gc: gcScenario, // last: it collects what the others pushed
 };
 

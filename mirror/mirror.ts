@@ -3,7 +3,7 @@
 // every digest is checked; blobs the store holds are not fetched again, so a run
 // cut short is resumed by running it again.
 import { resolve } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { digestOf, sameDigest } from '../shared/digest.js';
 import { MAX_MANIFEST_BYTES, isSchema1, parseManifest, type Manifest } from '../shared/manifest.js';
 import { type Digest, digestString, isDigest, isTag, parseDigest } from '../shared/reference.js';
@@ -73,7 +73,7 @@ class Mirror {
     if (seen) return seen;
     const res = await this.up.get(name, `${name}/manifests/${reference}`, { Accept: MANIFEST_ACCEPT });
     if (!res.ok) throw new UpstreamError(`${name}:${reference}: manifest answered ${res.status}`);
-    const body = Buffer.from(await res.arrayBuffer());
+    const body = await res.bytes();
     if (body.length > MAX_MANIFEST_BYTES) throw new UpstreamError(`${name}:${reference}: manifest over ${MAX_MANIFEST_BYTES} bytes`);
     const mediaType = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
     const header = res.headers.get('docker-content-digest') ?? undefined;
@@ -110,7 +110,10 @@ class Mirror {
     } else {
       this.opts.onNewBlob?.(size ?? 0);
       const res = await this.up.get(name, `${name}/blobs/${digestString(d)}`);
-      if (!res.ok || !res.body) throw new UpstreamError(`${name}: blob ${digestString(d)} answered ${res.status}`);
+      if (!res.ok) {
+        await res.discard();
+        throw new UpstreamError(`${name}: blob ${digestString(d)} answered ${res.status}`);
+      }
       const onBytes = this.opts.onBytes;
       const counter = new Transform({
         transform(chunk: Buffer, _enc, done) {
@@ -118,7 +121,7 @@ class Mirror {
           done(null, chunk);
         },
       });
-      const src = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
+      const src = res.body;
       src.on('error', (err) => counter.destroy(err));
       try {
         const got = await this.reg.blobs.ingest(src.pipe(counter), d);
@@ -136,7 +139,7 @@ class Mirror {
   private async referrers(name: string, d: Digest): Promise<void> {
     const res = await this.up.get(name, `${name}/referrers/${digestString(d)}`, { Accept: 'application/vnd.oci.image.index.v1+json' });
     if (!res.ok) {
-      await res.body?.cancel();
+      await res.discard();
       return;
     }
     const json = (await res.json().catch(() => ({}))) as { manifests?: { digest?: string }[] };

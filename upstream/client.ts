@@ -3,8 +3,10 @@
 // names, or Basic; tokens are kept per scope until they expire. `cairn mirror` and
 // the pull-through cache both speak to upstreams through it. Requests go through
 // undici's own Agent, which takes a CA per upstream and bounds how long an
-// unreachable upstream can hold a request.
-import { Agent, type Dispatcher, fetch } from 'undici';
+// unreachable upstream can hold a request, and its `request`, whose body is a Node
+// stream: a blob passes through without the web-stream layer of fetch.
+import type { Readable } from 'node:stream';
+import { Agent, type Dispatcher, request } from 'undici';
 import { MediaTypes } from '../shared/manifest.js';
 
 export const MANIFEST_ACCEPT = [
@@ -29,8 +31,46 @@ export interface UpstreamOptions {
   credsHint?: string;
 }
 
-/** What fetch answers, narrowed to what callers read. */
-export type UpstreamResponse = Awaited<ReturnType<typeof fetch>>;
+/** An upstream's answer: status, headers, and the body as a Node stream that must be read or discarded. */
+export class UpstreamResponse {
+  constructor(
+    readonly status: number,
+    private readonly raw: Record<string, string | string[] | undefined>,
+    readonly body: Readable,
+  ) {}
+
+  get ok(): boolean {
+    return this.status >= 200 && this.status < 300;
+  }
+
+  readonly headers = {
+    get: (name: string): string | null => {
+      const v = this.raw[name.toLowerCase()];
+      return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+    },
+  };
+
+  async bytes(): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of this.body) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  async json(): Promise<unknown> {
+    return JSON.parse((await this.bytes()).toString('utf8'));
+  }
+
+  /** Drops the body unread (the connection is then reused or closed, as undici decides). */
+  async discard(): Promise<void> {
+    this.body.destroy();
+  }
+}
+
+async function send(url: string | URL, method: 'GET' | 'HEAD', headers: Record<string, string>, dispatcher: Dispatcher, signal?: AbortSignal): Promise<UpstreamResponse> {
+  const res = await request(url, { method, headers, dispatcher, signal });
+  if (method === 'HEAD') await res.body.dump(); // nothing to read: free the connection now
+  return new UpstreamResponse(res.statusCode, res.headers, res.body);
+}
 
 /** A token is asked again this long before the upstream said it expires. */
 const TOKEN_MARGIN_MS = 5_000;
@@ -69,18 +109,18 @@ export class Upstream {
   private async request(method: 'GET' | 'HEAD', name: string, path: string, headers: Record<string, string>, signal?: AbortSignal): Promise<UpstreamResponse> {
     const scope = `repository:${name}:pull`;
     const url = `${this.base}/v2/${path}`;
-    const send = () => fetch(url, { method, headers: { ...headers, ...this.auth(scope) }, dispatcher: this.dispatcher, signal });
-    let res = await send();
+    const again = () => send(url, method, { ...headers, ...this.auth(scope) }, this.dispatcher, signal);
+    let res = await again();
     if (res.status !== 401) return res;
     const challenge = res.headers.get('www-authenticate') ?? '';
-    await res.body?.cancel();
+    await res.discard();
     const hint = this.basic ? '' : ` (give ${this.credsHint})`;
     if (/^bearer\s/i.test(challenge)) await this.fetchToken(challenge, scope, signal);
     else if (/^basic\s/i.test(challenge) && this.basic) this.useBasic = true;
     else throw new UpstreamError(`${url}: 401 Unauthorized${hint}`);
-    res = await send();
+    res = await again();
     if (res.status === 401) {
-      await res.body?.cancel();
+      await res.discard();
       throw new UpstreamError(`${url}: 401 Unauthorized after authenticating${hint}`);
     }
     return res;
@@ -106,9 +146,9 @@ export class Upstream {
     const url = new URL(params.realm);
     if (params.service) url.searchParams.set('service', params.service);
     url.searchParams.set('scope', scope);
-    const res = await fetch(url, { headers: this.basic ? { Authorization: this.basic } : {}, dispatcher: this.dispatcher, signal });
+    const res = await send(url, 'GET', this.basic ? { Authorization: this.basic } : {}, this.dispatcher, signal);
     if (!res.ok) {
-      await res.body?.cancel();
+      await res.discard();
       throw new UpstreamError(`token request to ${url.origin}${url.pathname}: ${res.status}`);
     }
     const json = (await res.json()) as { token?: string; access_token?: string; expires_in?: number };

@@ -8,8 +8,6 @@
 // failure to ask (refused, timeout, 5xx, 429) serves what the cache holds; only a
 // pull the cache cannot answer fails. Nothing is stored that does not hash to the
 // digest it is stored under. One fetch per missing blob, however many clients wait.
-import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Logger } from 'pino';
 import { digestOf, sameDigest } from '../../shared/digest.js';
 import { RegistryError } from '../../shared/errors.js';
@@ -160,15 +158,15 @@ export class PullThrough {
       throw unreachable(src, (err as Error).message);
     }
     if (res.status === 404) {
-      await res.body?.cancel();
+      await res.discard();
       throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${name}:${reference} is not known here or upstream (${src.config.url})`);
     }
     if (!res.ok) {
-      await res.body?.cancel();
+      await res.discard();
       this.hooks.upstreamError(src.config.prefix);
       throw unreachable(src, `GET manifest answered ${res.status}`);
     }
-    const body = Buffer.from(await res.arrayBuffer());
+    const body = await res.bytes();
     if (body.length > MAX_MANIFEST_BYTES) throw this.lying(src, `a manifest of ${body.length} bytes, over ${MAX_MANIFEST_BYTES}`);
     const mediaType = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
     const header = res.headers.get('docker-content-digest');
@@ -277,14 +275,14 @@ export class PullThrough {
     const res = await this.askBlob(src, d, 'GET');
     if (!res) return undefined;
     if (await this.vouched(name, d)) {
-      await res.body?.cancel();
+      await res.discard();
       return 'stored';
     }
     this.hooks.miss('blob');
     const length = res.headers.get('content-length');
     const size = length !== null && /^\d+$/.test(length) ? Number(length) : undefined;
     const fill = await BlobFill.open(this.reg.blobs, d, size);
-    const body = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>);
+    const body = res.body;
     void fill.run(body, () => this.markRepository(name, src).then(() => this.reg.repos.linkLayer(name, d, { sync: false })));
     fill.done.then(
       () => {
@@ -319,11 +317,11 @@ export class PullThrough {
       throw unreachable(src, (err as Error).message);
     }
     if (res.status === 404) {
-      await res.body?.cancel();
+      await res.discard();
       return undefined;
     }
-    if (!res.ok || (method === 'GET' && !res.body)) {
-      await res.body?.cancel();
+    if (!res.ok) {
+      await res.discard();
       this.hooks.upstreamError(src.config.prefix);
       throw unreachable(src, `${method} blob answered ${res.status}`);
     }

@@ -38,7 +38,9 @@ export function createApp(config: AppConfig): { app: Koa; registry: Registry; no
   const registry = openRegistry(config.root, { fsync: config.fsync });
   const metrics = new Metrics(registry.paths, () => config.notify?.endpoints.map((e) => e.name) ?? []);
   const notifier = config.notify && new Notifier(registry.paths, config.notify, config.logger, metrics.deliveryHooks());
-  const pullThrough = config.upstreams?.length ? new PullThrough(registry, config.upstreams, config.logger, metrics.pullThroughHooks()) : undefined;
+  // Read-only writes nothing, fetched content included: the cache then serves what it holds.
+  const upstreams = config.readOnly ? config.upstreams?.map((u) => ({ ...u, offline: true })) : config.upstreams;
+  const pullThrough = upstreams?.length ? new PullThrough(registry, upstreams, config.logger, metrics.pullThroughHooks()) : undefined;
   const router = createRouter(registry, { metrics: (ctx) => metrics.handler(ctx), web: webHandlers(registry) }, pullThrough);
   const app = new Koa();
   app.silent = true; // errors are logged by errorEnvelope, not Koa's default handler

@@ -29,7 +29,7 @@ export function createRouter(reg: Registry, site?: SiteHandlers, pullThrough?: P
     tags: listing.tags,
     tagHistory: listing.tagHistory,
     revisions: listing.revisions,
-    referrers: referrerHandlers(reg).list,
+    referrers: referrerHandlers(reg, pullThrough).list,
     uploadStart: uploads.start,
     uploadPatch: uploads.patch,
     uploadFinish: uploads.finish,

@@ -17,7 +17,11 @@ import { startDaemon, type TestDaemon } from './helpers/daemon.js';
 import { noDistribution, startDistribution } from './helpers/distribution.js';
 import { DAY, ageTree, cairnGc } from './helpers/gc.js';
 import { startFakeUpstream } from './helpers/fake-upstream.js';
-import { blob, built, describe as descriptor, image } from './helpers/images.js';
+import { artifact, blob, built, describe as descriptor, image } from './helpers/images.js';
+import { spawnDaemon } from './helpers/cli.js';
+import { execFile } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import { promisify } from 'node:util';
 
 const RULES = { rules: [{ repositories: ['lib/*'], users: ['pusher'], actions: ['pull', 'push'] }, { repositories: ['lib/*'], users: ['puller'], actions: ['pull'] }] };
 const ACCEPT = { Accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json' };
@@ -108,8 +112,19 @@ describe('pull-through from a Cairn in token mode', () => {
     assert.equal((await c.req('GET', `/v2/up.test/lib/app/manifests/stable/${v1.digest}`, { headers: ACCEPT })).status, 200);
   });
 
+  test('referrers come from the upstream on demand, are checked, and stay listed', async () => {
+    const sig = artifact('application/vnd.dev.cosign.artifact.sig.v1+json', v1);
+    await pushUp(sig, sig.digest);
+    const list = await c.req('GET', `/v2/up.test/lib/app/referrers/${v1.digest}`);
+    assert.equal(list.status, 200);
+    assert.deepEqual(list.json.manifests.map((m: { digest: string }) => m.digest), [sig.digest]);
+    assert.ok(existsSync(new Paths(cache.root).referrer('up.test/lib/app', parseDigest(v1.digest), parseDigest(sig.digest))));
+  });
+
   test('with the upstream gone, everything pulled before still pulls, by tag and by digest, and the metrics say so', async () => {
     await up.close();
+    const sigs = await c.req('GET', `/v2/up.test/lib/app/referrers/${v1.digest}`);
+    assert.equal(sigs.json.manifests.length, 1, 'the referrer fetched before is still listed');
     await new Promise((r) => setTimeout(r, 1100)); // past the ttl: the cache asks, and cannot
     const byTag = await c.req('GET', '/v2/up.test/lib/app/manifests/stable', { headers: ACCEPT });
     assert.equal(byTag.status, 200);
@@ -243,6 +258,106 @@ describe('pull-through from an upstream that lies or is slow', () => {
     }
   });
 });
+
+describe('pull-through auth and transport', () => {
+  test('an upstream asking for Basic gets the credentials of passwordEnv', async () => {
+    const files = await authFiles({ puller: 'puller-Pa55word' });
+    const up = await startDaemon({ serve: { auth: 'htpasswd', htpasswd: files.htpasswd } });
+    const m = image({ layers: ['behind basic'] });
+    const auth = { Authorization: basic('puller', 'puller-Pa55word') };
+    for (const b of m.blobs) assert.equal((await fetch(`${up.url}/v2/lib/b/blobs/uploads/?digest=${b.digest}`, { method: 'POST', body: b.data as unknown as BodyInit, headers: auth })).status, 201);
+    assert.equal((await fetch(`${up.url}/v2/lib/b/manifests/1`, { method: 'PUT', body: m.body as unknown as BodyInit, headers: { ...auth, 'Content-Type': m.mediaType } })).status, 201);
+    process.env.CAIRN_TEST_UPSTREAM_PASSWORD = 'puller-Pa55word';
+    const file = await upstreamsFile(files.dir, [{ prefix: 'basic.test', url: up.url, username: 'puller', passwordEnv: 'CAIRN_TEST_UPSTREAM_PASSWORD' }]);
+    const cache = await startDaemon({ serve: { upstreams: file } });
+    try {
+      const r = await new Client(cache.url).req('GET', '/v2/basic.test/lib/b/manifests/1', { headers: ACCEPT });
+      assert.equal(r.status, 200, r.body.toString());
+      assert.deepEqual((await new Client(cache.url).req('GET', `/v2/basic.test/lib/b/blobs/${m.blobs[1]!.digest}`)).body, m.blobs[1]!.data);
+    } finally {
+      delete process.env.CAIRN_TEST_UPSTREAM_PASSWORD;
+      await cache.close();
+      await up.close();
+      await rm(files.dir, { recursive: true, force: true });
+    }
+  });
+
+  test('an upstream over TLS with its own CA: trusted through `ca`, refused without it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cairn-pt-tls-'));
+    await promisify(execFile)('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+    ]);
+    const up = await startDaemon({ serve: { tlsCert: join(dir, 'cert.pem'), tlsKey: join(dir, 'key.pem') } });
+    const m = image({ layers: ['over tls'] });
+    const trusting = await startDaemon({ serve: { upstreams: await upstreamsFile(dir, [{ prefix: 'tls.test', url: up.url, ca: join(dir, 'cert.pem') }]) } });
+    const doubting = await startDaemon({ serve: { upstream: [`tls.test=${up.url}`] } });
+    try {
+      process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0'; // only for this push to the test's upstream
+      try {
+        await new Client(up.url).pushImage('lib/t', m, '1');
+      } finally {
+        delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+      }
+      const ok = await new Client(trusting.url).req('GET', '/v2/tls.test/lib/t/manifests/1', { headers: ACCEPT });
+      assert.equal(ok.status, 200, ok.body.toString());
+      const refused = await new Client(doubting.url).req('GET', '/v2/tls.test/lib/t/manifests/1', { headers: ACCEPT });
+      assert.equal(refused.status, 502);
+      assert.match(refused.json.errors[0].message, /could not answer \(.*(certificate|self.signed)/i);
+    } finally {
+      await Promise.all([trusting.close(), doubting.close()]);
+      await up.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('--read-only serves what the cache holds and fetches nothing', async () => {
+    const fake = await startFakeUpstream();
+    const cache = await startDaemon({ serve: { upstream: [`fake.test=${fake.url}`], readOnly: true } });
+    try {
+      fake.add('lib/x', 'v1', image({ layers: ['read-only'] }));
+      const r = await new Client(cache.url).req('GET', '/v2/fake.test/lib/x/manifests/v1', { headers: ACCEPT });
+      assert.equal(r.status, 404);
+      assert.deepEqual(fake.requests, []);
+    } finally {
+      await cache.close();
+      await fake.close();
+    }
+  });
+
+  test('a daemon killed mid-fetch leaves no blob, and its next start removes the temp file', async () => {
+    const fake = await startFakeUpstream();
+    const root = await mkdtemp(join(tmpdir(), 'cairn-pt-crash-'));
+    try {
+      const layer = blob(Buffer.alloc(16 << 20, 7));
+      const config = blob('{}');
+      fake.add('lib/c', 'v1', built({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: descriptor(config, 'application/vnd.oci.image.config.v1+json'), layers: [descriptor(layer, 'application/vnd.oci.image.layer.v1.tar')] }, 'application/vnd.oci.image.manifest.v1+json', [config, layer]));
+      fake.chunkDelayMs = 50; // 16 chunks: the fetch takes most of a second
+      const d = await spawnDaemon(root, ['--upstream', `fake.test=${fake.url}`]);
+      const res = await fetch(`${d.url}/v2/fake.test/lib/c/blobs/${layer.digest}`);
+      const reader = res.body!.getReader();
+      await reader.read(); // bytes are arriving: the fill is under way
+      await d.kill9();
+      const temps = (await readdir(new Paths(root).tmpDir())).length;
+      assert.ok(temps > 0, 'the kill left the fill’s temp file');
+      assert.ok(!existsSync(new Paths(root).blob(parseDigest(layer.digest))));
+      fake.chunkDelayMs = 0;
+      const again = await spawnDaemon(root, ['--upstream', `fake.test=${fake.url}`]);
+      try {
+        assert.equal(again.started.removedTemps, temps);
+        const got = await fetch(`${again.url}/v2/fake.test/lib/c/blobs/${layer.digest}`);
+        assert.equal(sha(Buffer.from(await got.arrayBuffer())), layer.digest, 'the next pull fetches it whole');
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      await fake.close();
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
+const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 describe('cairn gc --unused', () => {
   test('removes a cached revision not pulled within D (its tag too) and keeps one that was; pushed repositories are untouched', async () => {

@@ -5,12 +5,15 @@ import { digestString } from '../../shared/reference.js';
 import { digestParam, nameParam, queryOne } from '../params.js';
 import type { Registry } from '../../store/index.js';
 import { routeParams } from '../routes.js';
+import type { PullThrough } from '../pullthrough/cache.js';
 
-export function referrerHandlers(reg: Registry) {
+export function referrerHandlers(reg: Registry, pullThrough?: PullThrough) {
   return {
     async list(ctx: Context): Promise<void> {
       const name = nameParam(routeParams(ctx).name);
       const subject = digestParam(routeParams(ctx).digest);
+      const src = pullThrough?.source(name);
+      if (src) await pullThrough!.referrers(name, src, subject); // a cached repository asks its upstream first
       const wanted = queryOne(ctx.query.artifactType);
       const manifests = [];
       for (const d of await reg.repos.listReferrers(name, subject)) {

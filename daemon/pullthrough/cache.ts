@@ -38,6 +38,8 @@ export interface Filled {
 
 /** A revision's use time is refreshed at most this often (the `--unused` GC reads it). */
 const SERVED_MARK_MS = 60 * 60 * 1000;
+/** Referrers fetched for one list at most: an upstream's list is not a reason to store without bound. */
+const MAX_REFERRERS = 1000;
 /** Tags whose last check is remembered; past it the oldest are asked again. */
 const MAX_CHECKED = 50_000;
 
@@ -229,6 +231,38 @@ export class PullThrough {
   private async markRepository(name: string, src: Source): Promise<void> {
     if (this.reg.repos.upstreamOf(name)) return;
     await atomicWrite(this.reg.paths.tmpDir(), this.reg.paths.upstreamMark(name), JSON.stringify({ url: src.config.url, name: src.remote }));
+  }
+
+  /**
+   * Before a referrers list of a cached repository: fetches the referrers the upstream
+   * lists that the store lacks (each is checked against its digest and linked under
+   * its subject, as any manifest is). An upstream that cannot answer leaves the list
+   * as the store has it. Returns how many were fetched.
+   */
+  async referrers(name: string, src: Source, subject: Digest): Promise<number> {
+    if (src.config.offline) return 0;
+    let listed: { digest?: unknown }[];
+    try {
+      const res = await src.client.get(src.remote, `${src.remote}/referrers/${digestString(subject)}`, { Accept: 'application/vnd.oci.image.index.v1+json' });
+      if (!res.ok) {
+        await res.discard();
+        if (res.status !== 404) this.hooks.upstreamError(src.config.prefix);
+        return 0;
+      }
+      listed = ((await res.json()) as { manifests?: { digest?: unknown }[] }).manifests ?? [];
+    } catch (err) {
+      this.hooks.upstreamError(src.config.prefix);
+      this.logger.warn({ repository: name, subject: digestString(subject), upstream: src.config.url, why: (err as Error).message }, 'pull-through: referrers from the cache only');
+      return 0;
+    }
+    let fetched = 0;
+    for (const r of listed.slice(0, MAX_REFERRERS)) {
+      if (typeof r.digest !== 'string' || !isDigest(r.digest)) continue;
+      const d = parseDigest(r.digest);
+      if (await this.reg.repos.hasRevision(name, d)) continue;
+      await this.fetchManifest(name, src, r.digest, d, undefined).then(() => fetched++, () => undefined);
+    }
+    return fetched;
   }
 
   /**

@@ -19,12 +19,12 @@
 // deleted where it is, right after its mtime is read again. The window between that
 // read and the unlink is the price of freeing a full disk; every write that would
 // need the item fails there anyway.
-import { randomUUID } from 'node:crypto';
 import { promises as fs, type Stats, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import { listDir, mkdirp, removeTree } from '../shared/fsx.js';
 import { type Paths, tagFolder } from '../shared/paths.js';
 import { isCode, statSyncOrUndefined } from '../shared/syncfs.js';
+import { tempName, tempOwner } from '../shared/holder.js';
 
 export type Outcome = 'removed' | 'spared' | 'gone';
 
@@ -47,7 +47,7 @@ export class Trash {
 
   constructor(paths: Paths) {
     this.paths = paths;
-    this.run = `${process.pid}-${randomUUID()}`;
+    this.run = tempName();
   }
 
   /**
@@ -123,7 +123,7 @@ export class Trash {
 export async function recoverTrash(paths: Paths): Promise<number> {
   let restored = 0;
   for (const e of await listDir(paths.gcTrashDir())) {
-    if (!e.isDirectory() || !/^\d+-[0-9a-f-]{36}$/.test(e.name)) continue; // not a run's folder: not ours to judge
+    if (!e.isDirectory() || !tempOwner(e.name)) continue; // not a run's folder: not ours to judge
     const dir = paths.gcTrash(e.name);
     for (const top of await listDir(dir)) {
       const src = join(dir, top.name);

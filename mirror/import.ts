@@ -6,7 +6,7 @@
 //   2. commit: staged blobs are renamed into blobs/, then, per repository, layer
 //      links, manifests (children before the indexes that list them, through the
 //      same ManifestStore.put as a push), then tags and their histories.
-import { randomUUID } from 'node:crypto';
+import { tempName } from '../shared/holder.js';
 import { promises as fs } from 'node:fs';
 import { resolve } from 'node:path';
 import { MAX_MANIFEST_BYTES, type Manifest, parseManifest } from '../shared/manifest.js';
@@ -65,7 +65,7 @@ export async function importBundle(opts: ImportOptions): Promise<ImportReport> {
   if (opts.repository !== undefined && !isName(opts.repository)) throw new Error(`--repository: ${JSON.stringify(opts.repository)} is not a repository name`);
   const reg = openRegistry(resolve(opts.root));
   await prepareRoot(reg.paths);
-  const run = `${process.pid}-${randomUUID()}`;
+  const run = tempName();
   const staging = reg.paths.importStaging(run);
   await mkdirp(staging);
   try {

@@ -13,12 +13,12 @@
 // (durability().changesWait false) a touch only edits memory and runs inline too. The
 // price of the inline reads: on a filesystem whose metadata reads are slow (NFS) they
 // hold the loop. (Measurements: bench/TRIED.md, "small calls inline".)
-import { randomUUID } from 'node:crypto';
 import { close, closeSync, constants, fdatasync, fsync, open, openSync, promises as fs, utimesSync, write, writev } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { durability } from './durability.js';
-import { absent, isCode, pathExistsSync, statSyncOrUndefined } from './syncfs.js';
+import { tempName } from './holder.js';
+import { absent, isCode, pathExistsSync, retryStaleAsync, statSyncOrUndefined } from './syncfs.js';
 
 
 // Descriptor calls through the callback API: fs.promises wraps each descriptor in a
@@ -41,7 +41,7 @@ async function syncOpened(p: string, flags: number | string): Promise<void> {
 }
 
 export function tempPath(tmpDir: string): string {
-  return join(tmpDir, `${process.pid}-${randomUUID()}`);
+  return join(tmpDir, tempName());
 }
 
 /**
@@ -234,7 +234,7 @@ export async function ensureLink(dest: string): Promise<boolean> {
 
 export async function readOrUndefined(p: string): Promise<Buffer | undefined> {
   try {
-    return await fs.readFile(p);
+    return await retryStaleAsync(() => fs.readFile(p));
   } catch (err) {
     if (absent(err)) return undefined;
     throw err;
@@ -244,7 +244,7 @@ export async function readOrUndefined(p: string): Promise<Buffer | undefined> {
 /** Directory entries, or none when the directory does not exist. */
 export async function listDir(dir: string): Promise<import('node:fs').Dirent[]> {
   try {
-    return await fs.readdir(dir, { withFileTypes: true });
+    return await retryStaleAsync(() => fs.readdir(dir, { withFileTypes: true }));
   } catch (err) {
     if (absent(err)) return [];
     throw err;

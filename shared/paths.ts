@@ -14,13 +14,13 @@
 //       _uploads/<uuid>/{data,state}               an upload in progress
 //       _upstream                                  in a pull-through repository: where it is filled from (JSON: url, name)
 //     signatures/<alg>/<payload hex>/<id>          detached schema1 JWS signatures
-//     tmp/                                         temp files for atomic rename
+//     tmp/<host>-<pid>-<uuid>                      temp files for atomic rename (<host>: 8 hex of the host name's hash)
 //     gc.lock                                      held by a running `cairn gc` (JSON: pid, host, start)
 //     gc.lock.takeover                             held briefly while a gc takes over a dead one's lock
-//     gc-trash/<pid>-<uuid>/<path under root>      what a running gc has moved aside and may still restore
+//     gc-trash/<host>-<pid>-<uuid>/<path under root> what a running gc has moved aside and may still restore
 //     quarantine/<run>/<path under root>            what `cairn fsck --repair` moved aside (corrupt blobs, bad signatures)
 //     auth/token-key.jwk                           the daemon's ES256 token-signing key (private JWK, mode 0600)
-//     tmp/<pid>-<uuid>/<alg>-<hex>                 a bundle being imported: verified blobs waiting to be adopted
+//     tmp/<host>-<pid>-<uuid>/<alg>-<hex>          a bundle being imported: verified blobs waiting to be adopted
 //     gc-last.json                                 figures of the last `cairn gc` run (for /metrics)
 //     events/endpoints.json                        the notify endpoints a daemon serves with (so `cairn gc` queues too)
 //     events/pending/<endpoint>/<id>.json          an event not yet delivered to that endpoint (ids sort in order)
@@ -34,6 +34,7 @@
 // component always starts with [a-z0-9].
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { type Digest, isDigest, isName, isTag, isUploadId, parseDigest } from './reference.js';
+import { tempOwner } from './holder.js';
 
 /**
  * The files inside a tag's folder at `dir`: its place under _tags/, or a folder under
@@ -174,9 +175,9 @@ export class Paths {
   gcTrashDir(): string {
     return join(this.root, 'gc-trash');
   }
-  /** One gc run's trash folder; `run` is `<pid>-<uuid>`. */
+  /** One gc run's trash folder; `run` is a temp name (holder.tempName). */
   gcTrash(run: string): string {
-    assert(/^\d+-[0-9a-f-]{36}$/.test(run), 'gc run id', run);
+    assert(tempOwner(run) !== undefined, 'gc run id', run);
     return join(this.gcTrashDir(), run);
   }
   /** Where a gc run parks `p` (a path inside the root): the same relative path under its trash folder. */
@@ -204,9 +205,9 @@ export class Paths {
     assert(/^\d{8}T\d{6}Z-\d+$/.test(run), 'quarantine run id', run);
     return join(this.quarantineDir(), run, this.relative(p));
   }
-  /** Staging folder of one import run (`<pid>-<uuid>`, so a restart removes it if the run died). */
+  /** Staging folder of one import run (a temp name, holder.tempName: a restart removes it if the run died). */
   importStaging(run: string): string {
-    assert(/^\d+-[0-9a-f-]{36}$/.test(run), 'import run id', run);
+    assert(tempOwner(run) !== undefined, 'import run id', run);
     return join(this.tmpDir(), run);
   }
   /** A verified blob staged by an import run, adopted into blobs/ once the whole bundle verified. */

@@ -6,6 +6,11 @@
 // (a stat, a link file of a few bytes) and walks folders async; each is named Sync,
 // so no caller mistakes it for a call that yields. A missing path (ENOENT, ENOTDIR)
 // is "absent", any other error throws.
+//
+// On a network filesystem (GlusterFS, NFS) a file another host renamed a new one
+// over answers ESTALE to a handle that still names the old one, at open, at read or
+// even at close. That is an expected answer, not a fault: every read here starts
+// again from the path (a fresh lookup), a few times, before it gives up.
 import { type Dirent, type Stats, closeSync, fstatSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -16,10 +21,56 @@ export function isCode(err: unknown, code: string): boolean {
 /** The path (or a folder on it) is not there. */
 export const absent = (err: unknown): boolean => isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR');
 
+/** A stale file handle: Node names ESTALE `Unknown system error -116` on some builds, so the errno decides. */
+export function isStale(err: unknown): boolean {
+  return isCode(err, 'ESTALE') || (typeof err === 'object' && err !== null && (err as { errno?: unknown }).errno === -116);
+}
+
+/**
+ * Waits before each new attempt at a read that met a stale handle, ms. A FUSE client
+ * keeps resolving a path to the inode it cached until its entry timeout (Gluster's
+ * default: 1 s) lets it look the path up again; these add up past that.
+ */
+export const STALE_BACKOFF_MS = [0, 5, 10, 25, 50, 100, 200, 400, 800];
+/** Attempts of a read that meets stale handles before the error goes to the caller. */
+export const STALE_ATTEMPTS = STALE_BACKOFF_MS.length + 1;
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Runs `fn`, again from the path while it meets a stale handle (see the head of this
+ * file). The waits block: this is for the small sync reads, and only a network
+ * filesystem ever makes them wait.
+ */
+export function retryStale<T>(fn: () => T): T {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return fn();
+    } catch (err) {
+      if (!isStale(err) || attempt >= STALE_ATTEMPTS) throw err;
+      const ms = STALE_BACKOFF_MS[attempt - 1]!;
+      if (ms) Atomics.wait(sleeper, 0, 0, ms);
+    }
+  }
+}
+
+/** retryStale, for a promise: the waits do not block. */
+export async function retryStaleAsync<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isStale(err) || attempt >= STALE_ATTEMPTS) throw err;
+      const ms = STALE_BACKOFF_MS[attempt - 1]!;
+      if (ms) await new Promise((ok) => setTimeout(ok, ms));
+    }
+  }
+}
+
 /** Directory entries, or none when the directory does not exist. */
 export function listDirSync(dir: string): Dirent[] {
   try {
-    return readdirSync(dir, { withFileTypes: true });
+    return retryStale(() => readdirSync(dir, { withFileTypes: true }));
   } catch (err) {
     if (absent(err)) return [];
     throw err;
@@ -33,7 +84,7 @@ export function pathExistsSync(p: string): boolean {
 
 export function statSyncOrUndefined(p: string): Stats | undefined {
   try {
-    return statSync(p, { throwIfNoEntry: false });
+    return retryStale(() => statSync(p, { throwIfNoEntry: false }));
   } catch (err) {
     if (absent(err)) return undefined;
     throw err;
@@ -57,6 +108,10 @@ export function treeStatsSync(p: string): { bytes: number; mtimeMs: number } {
 
 /** A file's content and its stats from one open (open, fstat, read, close): no separate stat of the path. */
 export function readWithStatsSync(p: string): { data: Buffer; stats: Stats } | undefined {
+  return retryStale(() => readOnce(p));
+}
+
+function readOnce(p: string): { data: Buffer; stats: Stats } | undefined {
   let fd: number;
   try {
     fd = openSync(p, 'r');

@@ -9,7 +9,7 @@ import { sameDigest } from '../shared/digest.js';
 import { RegistryError } from '../shared/errors.js';
 import { atomicWrite, fsyncDir, fsyncFile, removeFile, renameMakingParent, tempPath, touch } from '../shared/fsx.js';
 import type { Paths } from '../shared/paths.js';
-import { absent, statSyncOrUndefined } from '../shared/syncfs.js';
+import { absent, retryStale, retryStaleAsync, statSyncOrUndefined } from '../shared/syncfs.js';
 import { type Algorithm, type Digest, digestString } from '../shared/reference.js';
 import { HashingFileSink } from './sink.js';
 
@@ -28,7 +28,7 @@ export class BlobStore {
   /** A descriptor to read the blob through (the caller closes it), or undefined when it is gone. */
   open(d: Digest): number | undefined {
     try {
-      return openSync(this.paths.blob(d), 'r'); // opening what exists asks nothing of the journal: inline
+      return retryStale(() => openSync(this.paths.blob(d), 'r')); // opening what exists asks nothing of the journal: inline
     } catch (err) {
       if (absent(err)) return undefined;
       throw err;
@@ -36,7 +36,7 @@ export class BlobStore {
   }
 
   async readAll(d: Digest): Promise<Buffer> {
-    return fs.readFile(this.paths.blob(d));
+    return retryStaleAsync(() => fs.readFile(this.paths.blob(d)));
   }
 
   /** Writes bytes whose digest the caller computed, when a touch said the blob is not there. */

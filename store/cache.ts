@@ -24,7 +24,7 @@ import type { BigIntStats } from 'node:fs';
 import { statSync } from 'node:fs';
 
 import { isSchema1 } from '../shared/manifest.js';
-import { isCode } from '../shared/syncfs.js';
+import { isCode, retryStale } from '../shared/syncfs.js';
 import { type Digest, digestString } from '../shared/reference.js';
 import { type NameFolders, compareStrings } from '../shared/tree.js';
 
@@ -40,7 +40,7 @@ interface Validator {
 async function validator(file: string): Promise<Validator | undefined> {
   let st: BigIntStats | undefined;
   try {
-    st = statSync(file, { bigint: true, throwIfNoEntry: false });
+    st = retryStale(() => statSync(file, { bigint: true, throwIfNoEntry: false }));
   } catch (err) {
     if (isCode(err, 'ENOTDIR')) return undefined;
     throw err;

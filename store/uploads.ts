@@ -12,6 +12,7 @@ import { RegistryError, UploadOffsetError } from '../shared/errors.js';
 import { createFile, fsyncNewFolders, makeFolder, removeFile, removeTree } from '../shared/fsx.js';
 import { isCode, statSyncOrUndefined } from '../shared/syncfs.js';
 import type { Paths } from '../shared/paths.js';
+import { thisProcess } from '../shared/holder.js';
 import { type Digest, digestString } from '../shared/reference.js';
 import type { BlobStore } from './blobs.js';
 import type { Repositories } from './repository.js';
@@ -29,6 +30,9 @@ interface Session {
 export interface UploadState {
   name: string;
   startedAt: string;
+  /** Who started it (for a report; any daemon on the root may continue it). */
+  host?: string;
+  pid?: number;
 }
 
 export class UploadStore {
@@ -62,7 +66,7 @@ export class UploadStore {
   async create(name: string): Promise<string> {
     const id = randomUUID();
     await makeFolder(this.paths.upload(name, id), { nameLater: true });
-    const state: UploadState = { name, startedAt: new Date().toISOString() };
+    const state: UploadState = { name, startedAt: new Date().toISOString(), ...thisProcess() };
     // O_EXCL creates in a folder nobody else knows yet; a torn state file only loses the report's start time.
     await Promise.all([
       createFile(this.paths.uploadData(name, id)),

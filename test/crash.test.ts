@@ -5,6 +5,7 @@
 // intact; the chunked upload that was cut resumes from the offset the new daemon
 // reports and completes with the right digest; temp files of the dead process are
 // gone once the new one has started.
+import { tempOwner } from '../shared/holder.js';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -99,7 +100,7 @@ test(`kill -9 mid-upload and mid-PUT, ${ROUNDS} times: nothing acknowledged is l
       const url = daemon.url;
       removedTemps += Number(daemon.started.removedTemps ?? 0);
       // Temp files of dead processes are gone; only the live daemon's may exist.
-      for (const e of await readdir(paths.tmpDir())) assert.equal(Number(e.split('-')[0]), daemon.pid, `stale temp ${e}`);
+      for (const e of await readdir(paths.tmpDir())) assert.equal(tempOwner(e)?.pid, daemon.pid, `stale temp ${e}`);
 
       // What was acknowledged before this kill is served, byte for byte (all of it on the last round).
       await verify(url, round === ROUNDS - 1 ? 0 : verifiedBlobs, round === ROUNDS - 1 ? 0 : verifiedManifests);

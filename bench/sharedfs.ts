@@ -15,6 +15,7 @@ import { CLI, type Server, startCairn, tempBase } from './servers.js';
 
 const argv = await yargs(hideBin(process.argv))
   .option('quick', { type: 'boolean', default: false, describe: '64 MiB blob, 100 PUTs' })
+  .option('serve-arg', { type: 'array', string: true, default: [], describe: 'a `cairn serve` flag for both daemons, e.g. --serve-arg=--fsync=journal (repeatable)' })
   .strict()
   .parseAsync();
 const why = noGluster();
@@ -60,7 +61,7 @@ const results: Record<'local' | 'gluster', Figures> = {} as Record<'local' | 'gl
 try {
   for (const [label, dir] of [['local', base], ['gluster', g.mounts[0]]] as const) {
     await mkdir(join(dir, 'shared-bench'), { recursive: true });
-    const server = await startCairn(join(dir, 'shared-bench'), { serveArgs: ['--watch', 'poll'] });
+    const server = await startCairn(join(dir, 'shared-bench'), { serveArgs: ['--watch', 'poll', ...argv['serve-arg']] });
     try {
       results[label] = await measure(server);
       process.stderr.write(`${label}: ${JSON.stringify(results[label])}\n`);

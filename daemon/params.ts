@@ -38,13 +38,19 @@ export interface Page {
   last?: string;
 }
 
-export function pageParams(query: Record<string, string | string[] | undefined>): Page {
+/** The most entries one page gives; an `n` above it gets this many (and a Link to the rest). */
+export const MAX_PAGE = 1000;
+/** A page's size where the answer could be unbounded and the client named none. */
+export const DEFAULT_PAGE = 100;
+
+/** `n` and `last`; `fallback` is the page size when `n` is absent (none: the whole list). */
+export function pageParams(query: Record<string, string | string[] | undefined>, fallback?: number): Page {
   const n = queryOne(query.n);
   const last = queryOne(query.last);
   if (n !== undefined && !/^\d+$/.test(n)) {
     throw new RegistryError('UNSUPPORTED', `n must be a non-negative integer, not ${JSON.stringify(n)}`, { status: 400 });
   }
-  return { n: n === undefined ? undefined : Number(n), last: last || undefined };
+  return { n: n === undefined ? fallback : Math.min(Number(n), MAX_PAGE), last: last || undefined };
 }
 
 /**

@@ -11,7 +11,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { listDir, readOrUndefined, treeStats } from '../shared/fsx.js';
-import { type Tree, listBlobsSync, listDigests } from '../shared/tree.js';
+import { type HistoryEntry, type Tree, listBlobsSync, listDigests } from '../shared/tree.js';
+import { countedInLog, logLine } from '../store/taglog.js';
 import { type Manifest, parseManifest } from '../shared/manifest.js';
 import { type Digest, digestString, isDigest, parseDigest } from '../shared/reference.js';
 import { parseStoredSignature } from '../shared/schema1.js';
@@ -31,6 +32,7 @@ export type FindingKind =
   | 'history-entry-dangling'
   | 'tag-current-dangling'
   | 'tag-current-not-in-history'
+  | 'tag-log-incomplete'
   | 'referrer-link-dangling'
   | 'referrer-subject-mismatch'
   | 'referrer-link-missing'
@@ -199,6 +201,7 @@ export async function checkTree(tree: Tree, hooks: CheckHooks = {}): Promise<Che
         add({ kind: 'history-entry-dangling', path: file, repository: name, tag, digest: digestString(d), message: `${name}:${tag} history holds ${digestString(d)}, not a valid revision`, repair: { action: 'remove', path: file } });
       }
       const currentFile = paths.tagCurrent(name, tag);
+      let restored: HistoryEntry | undefined;
       const text = readTextSyncOrUndefined(currentFile)?.trim();
       const current = text && isDigest(text) ? parseDigest(text) : undefined;
       if (!current || !isValid(current)) {
@@ -213,6 +216,17 @@ export async function checkTree(tree: Tree, hooks: CheckHooks = {}): Promise<Che
         const at = new Date(st?.mtimeMs ?? Date.now()).toISOString();
         const file = paths.tagIndexEntry(name, tag, current);
         add({ kind: 'tag-current-not-in-history', path: file, repository: name, tag, digest: text, message: `${name}:${tag} points at ${text}, which its history lacks`, repair: { action: 'create', path: file, content: at } });
+        restored = { digest: current, taggedAt: at };
+      }
+      // The log is an index of the entries (store/taglog.ts): one that lacks some (or
+      // the entry a repair above re-creates) is rebuilt from what the history will be.
+      const logFile = paths.tagLog(name, tag);
+      const counted = countedInLog(logFile, (d) => readTextSyncOrUndefined(paths.tagIndexEntry(name, tag, d)));
+      const expected = restored ? [restored, ...history] : history;
+      const unlogged = counted ? expected.filter((e) => e === restored || !counted.has(digestString(e.digest))) : [];
+      if (unlogged.length) {
+        const content = [...expected].reverse().map((e) => logLine(e.taggedAt, e.digest)).join('');
+        add({ kind: 'tag-log-incomplete', path: logFile, repository: name, tag, message: `${name}:${tag} log lacks ${unlogged.length} of ${history.length} history entries (pages of its history read them all until it is rebuilt)`, repair: { action: 'create', path: logFile, content } });
       }
     }
 

@@ -7,12 +7,35 @@ import { Paths } from '../shared/paths.js';
 import { takeSnapshot } from './snapshot.js';
 import { readKeepLists } from './keeplist.js';
 import { acquireLock } from '../store/gclock.js';
-import { type ItemKind, type Plan, freshSince, makePlan } from './plan.js';
+import { type ItemKind, type Plan, type PlanItem, freshSince, makePlan } from './plan.js';
 import { recordGc } from './record.js';
 import type { Report } from './report.js';
 import { sweep } from './sweep.js';
 import { Trash, recoverTrash } from './trash.js';
 import { pathExistsSync } from '../shared/syncfs.js';
+import { Tree } from '../shared/tree.js';
+import { sharedFilesystem } from '../shared/durability.js';
+
+/** The shortest grace on a shared filesystem: past every client's attribute cache (NFS's default tops out at 60 s). */
+export const SHARED_GRACE_MS = 2 * 60 * 1000;
+import { withTagLock } from '../store/taglock.js';
+import { writeTagLog } from '../store/taglog.js';
+
+/**
+ * Rewrites the log of every tag whose history entries the sweep removed, under the
+ * tag's lock, so that logs stay the size of their histories (store/taglog.ts). A
+ * failure costs only speed: the log is an index.
+ */
+async function compactTagLogs(paths: Paths, removed: PlanItem[], warn: (m: string) => void): Promise<void> {
+  const tags = new Set(removed.filter((i) => i.kind === 'history-entry').map((i) => JSON.stringify([i.repository, i.tag])));
+  const tree = new Tree(paths);
+  for (const key of tags) {
+    const [name, tag] = JSON.parse(key) as [string, string];
+    await withTagLock(paths.tagLock(name, tag), async () => writeTagLog(paths.tmpDir(), paths.tagLog(name, tag), await tree.tagHistory(name, tag))).catch((err: Error) =>
+      warn(`${name}:${tag}: its log was not compacted (${err.message}); pages of its history skip the removed entries`),
+    );
+  }
+}
 
 export interface GcOptions {
   root: string;
@@ -47,6 +70,14 @@ export async function runGc(opts: GcOptions, hooks: GcHooks = {}): Promise<Repor
   const st = await stat(root).catch(() => undefined);
   if (!st?.isDirectory()) throw new Error(`no storage root at ${root}`);
   const paths = new Paths(root);
+  // On a shared filesystem another host's move of a tag reaches this client only when
+  // its attribute cache lets it (seconds, up to a minute on NFS): whatever moved within
+  // that time is protected by the grace period alone, so the grace is never shorter.
+  const shared = sharedFilesystem(root);
+  if (shared && opts.graceMs < SHARED_GRACE_MS) {
+    warn(`the root is on ${shared}, whose clients may see another host's change late: --grace raised from ${opts.graceMs / 1000}s to ${SHARED_GRACE_MS / 1000}s`);
+    opts = { ...opts, graceMs: SHARED_GRACE_MS };
+  }
   // blobs/ without repositories/ is some other tree (an OCI image layout has blobs/
   // too), in which every blob would look unreferenced.
   if (pathExistsSync(paths.blobsDir()) && !pathExistsSync(paths.repositoriesDir())) throw new Error(`${root} has blobs/ but no repositories/: not a Cairn storage root; nothing was collected`);
@@ -82,6 +113,7 @@ export async function runGc(opts: GcOptions, hooks: GcHooks = {}): Promise<Repor
       await trash.close();
       if (trash.deletedInPlace) warn(`the disk was full: ${trash.deletedInPlace} item(s) were deleted in place, not moved aside first`);
       ({ removed, spared, interrupted } = result);
+      await compactTagLogs(paths, removed, warn);
     }
     const count = (kind: ItemKind) => removed.filter((i) => i.kind === kind).length;
     const report: Report = {

@@ -225,6 +225,7 @@ async function applyTagUnlocked(reg: Registry, repo: string, tag: string, entrie
     target = newest && parseDigest(newest[0]);
   }
   if (target) await repos.pointTag(repo, tag, target);
+  if (written) await repos.rebuildTagLog(repo, tag); // re-dated entries: the log follows time again
   return { moved: target !== undefined, written };
 }
 

@@ -74,6 +74,19 @@ export function durabilityOf(mount: Mount, ext4Journal: (device: string) => bool
     : { ordered: false, newFoldersFollow: true, changesWait: false, filesystem: `ext4 without a journal on ${mount.source}` };
 }
 
+/** Filesystems other hosts may write to beside this one, each client with caches of its own. */
+const SHARED = /^(nfs4?|cifs|smb3|ceph|fuse\.(glusterfs|ceph-fuse|sshfs|s3fs|juicefs)|glusterfs|9p|lustre|gpfs|beegfs)$/;
+
+/** The type of the filesystem under `root` when it is one several hosts share, else undefined. */
+export function sharedFilesystem(root: string): string | undefined {
+  try {
+    const fstype = mountOf(readFileSync('/proc/self/mountinfo', 'utf8'), existingAbove(root))?.fstype;
+    return fstype && SHARED.test(fstype) ? fstype : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Reads /proc and /sys for the filesystem under `root` (or its nearest existing folder above). */
 export function detectDurability(root: string): Durability {
   try {

@@ -18,7 +18,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { durability } from './durability.js';
 import { tempName } from './holder.js';
-import { absent, isCode, pathExistsSync, retryStaleAsync, statSyncOrUndefined } from './syncfs.js';
+import { absent, isCode, isStale, pathExistsSync, retryAsync, retryStaleAsync, statSyncOrUndefined } from './syncfs.js';
 
 
 // Descriptor calls through the callback API: fs.promises wraps each descriptor in a
@@ -131,7 +131,9 @@ export async function fsyncNewFolders(dirs: string[]): Promise<void> {
  */
 export async function mkdirp(dir: string, mode?: number): Promise<string | undefined> {
   try {
-    return await fs.mkdir(dir, { recursive: true, mode });
+    // A FUSE client (GlusterFS) can answer ENOTDIR for a moment while another host
+    // creates the same folders: asked again from the path, it sees them.
+    return await retryAsync(() => fs.mkdir(dir, { recursive: true, mode }), (err) => isStale(err) || isCode(err, 'ENOTDIR'));
   } catch (err) {
     if (!isCode(err, 'ENOENT')) throw err;
     let missing = dir;

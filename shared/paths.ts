@@ -9,6 +9,7 @@
 //       _tags/<tag>/current                        digest the tag points at now
 //       _tags/<tag>/index/<alg>/<hex>              every revision the tag held; content: ISO time
 //       _tags/<tag>/lock                           held while `current` moves (JSON: host, pid, id)
+//       _tags/<tag>/log                            the moves in order, one `<ISO time> <digest>` a line (an index of index/)
 //       _layers/<alg>/<hex>                        blobs this repository may serve (empty link)
 //       _referrers/<alg>/<subject hex>/<alg>/<hex> manifests whose `subject` is that digest
 //       _uploads/<uuid>/{data,state}               an upload in progress
@@ -45,6 +46,7 @@ export function tagFolder(dir: string) {
   return {
     current: join(dir, 'current'),
     lock: join(dir, 'lock'),
+    log: join(dir, 'log'),
     index,
     entryDir: (d: Digest) => join(index, d.algorithm),
     entry: (d: Digest) => {
@@ -99,6 +101,9 @@ export class Paths {
   }
   tagLock(name: string, tag: string): string {
     return tagFolder(this.tag(name, tag)).lock;
+  }
+  tagLog(name: string, tag: string): string {
+    return tagFolder(this.tag(name, tag)).log;
   }
   tagIndexDir(name: string, tag: string): string {
     return tagFolder(this.tag(name, tag)).index;

@@ -23,7 +23,10 @@ export const absent = (err: unknown): boolean => isCode(err, 'ENOENT') || isCode
 
 /** A stale file handle: Node names ESTALE `Unknown system error -116` on some builds, so the errno decides. */
 export function isStale(err: unknown): boolean {
-  return isCode(err, 'ESTALE') || (typeof err === 'object' && err !== null && (err as { errno?: unknown }).errno === -116);
+  if (typeof err !== 'object' || err === null) return false;
+  // fs.promises joins a failed write and the failed close after it in an AggregateError.
+  if (err instanceof AggregateError) return err.errors.some(isStale);
+  return isCode(err, 'ESTALE') || (err as { errno?: unknown }).errno === -116;
 }
 
 /**
@@ -56,11 +59,16 @@ export function retryStale<T>(fn: () => T): T {
 
 /** retryStale, for a promise: the waits do not block. */
 export async function retryStaleAsync<T>(fn: () => Promise<T>): Promise<T> {
+  return retryAsync(fn, isStale);
+}
+
+/** Runs `fn` again, with the same waits as retryStale, while it fails as `transient` says. */
+export async function retryAsync<T>(fn: () => Promise<T>, transient: (err: unknown) => boolean): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();
     } catch (err) {
-      if (!isStale(err) || attempt >= STALE_ATTEMPTS) throw err;
+      if (!transient(err) || attempt >= STALE_ATTEMPTS) throw err;
       const ms = STALE_BACKOFF_MS[attempt - 1]!;
       if (ms) await new Promise((ok) => setTimeout(ok, ms));
     }

@@ -13,6 +13,7 @@ import { Paths } from '../shared/paths.js';
 import { type Digest, digestString } from '../shared/reference.js';
 import type { TagCache } from './cache.js';
 import { withTagLock } from './taglock.js';
+import { type LogCursor, type LogPage, appendTagLog, logLine, readTagLogPage, writeTagLog } from './taglog.js';
 
 export class Repositories extends Tree {
   /** What this daemon remembers of tags and the catalog; none for a one-shot command. */
@@ -133,6 +134,7 @@ export class Repositories extends Tree {
       if (await this.createTag(name, tag, d, new Date())) return;
       const moved = await this.withTagLock(name, tag, async () => {
         const at = await this.nextStamp(name, tag);
+        await appendTagLog(this.paths.tagLog(name, tag), at.toISOString(), d); // the log first: it may list more than index/, never less
         await atomicWriteAll(this.paths.tmpDir(), [
           [this.paths.tagIndexEntry(name, tag, d), at.toISOString()], // the history entry first, then `current`
           [this.paths.tagCurrent(name, tag), digestString(d)],
@@ -183,6 +185,7 @@ export class Repositories extends Tree {
       await mkdirp(staged); // tmp/ is nearly always there: one call
       await Promise.all([
         writeNewFile(files.current, digestString(d)),
+        writeNewFile(files.log, logLine(at.toISOString(), d)),
         (async () => {
           await fs.mkdir(files.index);
           await fs.mkdir(files.entryDir(d));
@@ -199,9 +202,42 @@ export class Repositories extends Tree {
     }
   }
 
-  /** Writes (or re-dates) a history entry without moving `current`: an import rebuilding a tag's past. */
+  /**
+   * Writes (or re-dates) a history entry without moving `current`: an import rebuilding
+   * a tag's past. Its log no longer follows the order of time; the import rewrites it
+   * when done (rebuildTagLog).
+   */
   async recordHistory(name: string, tag: string, d: Digest, at: Date): Promise<void> {
     await atomicWrite(this.paths.tmpDir(), this.paths.tagIndexEntry(name, tag, d), at.toISOString());
+  }
+
+  /** Rewrites a tag's log from its entries (the caller holds the tag's lock). */
+  async rebuildTagLog(name: string, tag: string): Promise<void> {
+    await writeTagLog(this.paths.tmpDir(), this.paths.tagLog(name, tag), await this.tagHistory(name, tag));
+  }
+
+  /**
+   * A page of a tag's history, newest first, reading what it returns (taglog.ts):
+   * from the log when it can be trusted, else from every entry. A tag with no log
+   * (a root from before logs) gets one, under its lock, the first time it is read.
+   */
+  async tagHistoryPage(name: string, tag: string, n: number, after?: LogCursor): Promise<LogPage> {
+    const current = await this.tagCurrent(name, tag);
+    const file = this.paths.tagLog(name, tag);
+    const page = readTagLogPage(file, current, n, after, (d) => readTextSyncOrUndefined(this.paths.tagIndexEntry(name, tag, d)));
+    if (page) return page;
+    const all = await this.tagHistory(name, tag);
+    if (!pathExistsSync(file) && all.length) {
+      await this.withTagLock(name, tag, () => this.rebuildTagLog(name, tag)).catch(() => undefined); // an index: a failure costs speed only
+    }
+    let start = 0;
+    if (after) {
+      start = all.findIndex((e) => digestString(e.digest) === after.digest) + 1;
+      if (start === 0) return { entries: [] };
+    }
+    const entries = all.slice(start, start + n);
+    const more = all.length > start + n;
+    return { entries, ...(more && { next: { digest: digestString(entries.at(-1)!.digest), offset: -1 } }) };
   }
 
   /** Points `current` at a revision already in the tag's history (no new history entry). */

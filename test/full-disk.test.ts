@@ -5,7 +5,7 @@
 // never brings back a tag deleted since.
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -126,7 +126,7 @@ describe('a gc interrupted with a history entry moved aside', () => {
         const rel = `repositories/trash/app/_tags/${tag}/index/sha256/${m.digest.slice(7)}`;
         const at = join(run, rel);
         mkdirSync(join(at, '..'), { recursive: true });
-        writeFileSync(at, new Date().toISOString());
+        writeFileSync(at, readFileSync(join(d.root, rel))); // moved aside as it was
         await rm(join(d.root, rel));
       }
       assert.equal((await c.req('DELETE', '/v2/trash/app/manifests/t10')).status, 202);

@@ -398,3 +398,14 @@ test('a tag naming no revision warns, unless the tag moved since the mark began 
   const plan = makePlan(inv, [], { keepHistory: 0, graceMs: 0, uploadTtlMs: DAY }, now);
   assert.deepEqual(plan.warnings, [`race/tags@${stale} is a root (tag, keep-list or history) but not a revision of race/tags`]);
 });
+
+test('a gc that removes history entries compacts the tag’s log to the entries left', async () => {
+  const revisions = Array.from({ length: 4 }, (_, i) => image({ layers: [`compact ${i}`] }));
+  for (const m of revisions) await client.pushImage('gc/compact', m, 'v1');
+  await ageTree(daemon.root, 2 * DAY);
+  const r = await cairnGc(daemon.root, ['--grace', '0s', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const log = await readFile(new Paths(daemon.root).tagLog('gc/compact', 'v1'), 'utf8');
+  assert.deepEqual(log.trim().split('\n').map((l) => l.split(' ')[1]), [revisions[3]!.digest]);
+  assert.deepEqual(await history('gc/compact', 'v1'), [revisions[3]!.digest]);
+});

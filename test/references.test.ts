@@ -1,6 +1,9 @@
 // The immutable-references table of docs/api.md, one test per row.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { MediaTypes } from '../shared/manifest.js';
 import { Client } from './helpers/client.js';
 import { daemonForFile } from './helpers/daemon.js';
@@ -47,7 +50,7 @@ describe('PUT', () => {
     assert.equal(r.status, 201);
     const after_ = await snapshot(d.root);
     const changed = Object.keys(after_).filter((k) => after_[k] !== before_[k]);
-    assert.deepEqual(changed, [`repositories/r/same/_tags/v1/index/sha256/${hexOf(m!)}`]);
+    assert.deepEqual(changed.sort(), [`repositories/r/same/_tags/v1/index/sha256/${hexOf(m!)}`, 'repositories/r/same/_tags/v1/log']); // the entry re-dated, and the move logged
     assert.deepEqual(Object.keys(after_).sort(), Object.keys(before_).sort());
   });
 
@@ -158,10 +161,28 @@ describe('_oci/tag-history and _cairn/revisions', () => {
     const revs = (await pushRevisions('r/thpage', 'v1', 5)).reverse();
     const p1 = await c.req('GET', '/v2/r/thpage/_oci/tag-history/v1?n=2');
     assert.deepEqual(p1.json.manifests.map((m: { digest: string }) => m.digest), [revs[0]!.digest, revs[1]!.digest]);
-    assert.equal(p1.headers.get('link'), `</v2/r/thpage/_oci/tag-history/v1?n=2&last=${encodeURIComponent(revs[1]!.digest)}>; rel="next"`);
+    assert.match(p1.headers.get('link')!, new RegExp(`^</v2/r/thpage/_oci/tag-history/v1\\?n=2&last=${encodeURIComponent(revs[1]!.digest)}&at=\\d+>; rel="next"$`)); // at: where in the tag's log the page ended
     const p2 = await c.req('GET', `/v2/r/thpage/_oci/tag-history/v1?n=3&last=${revs[1]!.digest}`);
     assert.deepEqual(p2.json.manifests.map((m: { digest: string }) => m.digest), revs.slice(2).map((m) => m.digest));
     assert.equal(p2.headers.get('link'), null);
+    const viaLink = await c.req('GET', p1.headers.get('link')!.slice(1, p1.headers.get('link')!.indexOf('>')).replace('n=2', 'n=3'));
+    assert.deepEqual(viaLink.json.manifests.map((m: { digest: string }) => m.digest), revs.slice(2).map((m) => m.digest));
+  });
+
+  test('tag history without n gives 100 entries and a Link; following it gives the rest, in order; a tag with no log gets one', async () => {
+    const revs = (await pushRevisions('r/thdefault', 'v1', 130)).reverse().map((m) => m.digest);
+    const p1 = await c.req('GET', '/v2/r/thdefault/_oci/tag-history/v1');
+    assert.equal(p1.json.manifests.length, 100);
+    const link = p1.headers.get('link')!;
+    const p2 = await c.req('GET', link.slice(1, link.indexOf('>')));
+    assert.deepEqual([...p1.json.manifests, ...p2.json.manifests].map((m: { digest: string }) => m.digest), revs);
+    assert.equal(p2.headers.get('link'), null);
+    // A root from before tag logs: the history reads the same, and the log is written.
+    const log = join(d.root, 'repositories/r/thdefault/_tags/v1/log');
+    await rm(log);
+    const again = await c.req('GET', '/v2/r/thdefault/_oci/tag-history/v1?n=1000');
+    assert.deepEqual(again.json.manifests.map((m: { digest: string }) => m.digest), revs);
+    assert.ok(existsSync(log));
   });
 
   test('an unknown repository or tag has an empty history', async () => {

@@ -5,8 +5,9 @@ import { RegistryError } from '../../shared/errors.js';
 import { MediaTypes } from '../../shared/manifest.js';
 import { type Digest, digestString } from '../../shared/reference.js';
 import { accessOf } from '../auth/middleware.js';
-import { nameParam, nextLink, type Page, pageParams, paginate, tagParam } from '../params.js';
+import { DEFAULT_PAGE, nameParam, nextLink, type Page, pageParams, paginate, queryOne, tagParam } from '../params.js';
 import type { Registry } from '../../store/index.js';
+import { listDigests } from '../../shared/tree.js';
 import { routeParams } from '../routes.js';
 
 export function listingHandlers(reg: Registry) {
@@ -40,15 +41,21 @@ export function listingHandlers(reg: Registry) {
       ctx.body = { name, tags: page(ctx, all, (t) => t, p) };
     },
 
-    /** The tag's history as an OCI image index, newest first (distribution-spec PR #606). */
+    /**
+     * The tag's history as an OCI image index, newest first, a page at a time (100
+     * unless `n` says otherwise); the Link's `at` is where the page ended in the tag's
+     * log, so the next page reads only itself.
+     */
     async tagHistory(ctx: Context): Promise<void> {
       const name = nameParam(routeParams(ctx).name);
       const tag = tagParam(routeParams(ctx).tag);
-      const p = pageParams(ctx.query);
-      const [history, current] = await Promise.all([reg.repos.tagHistory(name, tag), reg.repos.tagCurrent(name, tag)]);
-      const entries = page(ctx, history, (e) => digestString(e.digest), p, false);
+      const p = pageParams(ctx.query, DEFAULT_PAGE);
+      const at = Number(queryOne(ctx.query.at) ?? -1);
+      const after = p.last === undefined ? undefined : { digest: p.last, offset: Number.isSafeInteger(at) ? at : -1 };
+      const [page, current] = await Promise.all([reg.repos.tagHistoryPage(name, tag, p.n!, after), reg.repos.tagCurrent(name, tag)]);
+      if (page.next) ctx.set('Link', `${nextLink(ctx.path, p.n!, page.next.digest).replace('>;', `${page.next.offset >= 0 ? `&at=${page.next.offset}` : ''}>;`)}`);
       const manifests = [];
-      for (const e of entries) {
+      for (const e of page.entries) {
         const info = await revisionInfo(name, e.digest);
         if (!info) continue;
         const digest = digestString(e.digest);
@@ -63,15 +70,24 @@ export function listingHandlers(reg: Registry) {
       ctx.body = { schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests };
     },
 
-    /** Every revision linked in the repository, with the tags that point at or once held it. */
+    /**
+     * The revisions linked in the repository, a page at a time (100 unless `n` says
+     * otherwise), each with the tags at it now and the tags whose history holds it.
+     * Which tags those are is found by one pass over the tags (a stat of each `current`,
+     * a listing of each history), not by reading every history entry.
+     */
     async revisions(ctx: Context): Promise<void> {
       const name = nameParam(routeParams(ctx).name);
-      const p = pageParams(ctx.query);
+      const p = pageParams(ctx.query, DEFAULT_PAGE);
       const digests = page(ctx, await reg.repos.listRevisions(name), digestString, p);
+      const wanted = new Set(digests.map(digestString));
       const current = await reg.repos.tagsAt(name);
       const held = new Map<string, string[]>();
       for (const tag of await reg.repos.listTags(name)) {
-        for (const e of await reg.repos.tagHistory(name, tag)) held.set(digestString(e.digest), [...(held.get(digestString(e.digest)) ?? []), tag]);
+        for (const d of await listDigests(reg.paths.tagIndexDir(name, tag))) {
+          const key = digestString(d);
+          if (wanted.has(key)) held.set(key, [...(held.get(key) ?? []), tag]);
+        }
       }
       const revisions = [];
       for (const d of digests) {

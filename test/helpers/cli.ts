@@ -46,6 +46,8 @@ export interface DaemonProcess {
   child: ChildProcess;
   /** The start-up log line (version, root, removedTemps). */
   started: Record<string, unknown>;
+  /** Log lines at level error or above, as they come (a test can show why a request failed). */
+  errors: string[];
   /** SIGKILL, then wait for the exit. */
   kill9(): Promise<void>;
   /** SIGTERM, then wait for the exit. */
@@ -86,12 +88,16 @@ export async function spawnDaemon(root: string, extra: string[] = [], opts: { wr
       }
     });
   });
-  lines.on('line', () => undefined); // keep draining stdout so the child never blocks on a full pipe
+  const errors: string[] = [];
+  // Keep draining stdout so the child never blocks on a full pipe, keeping the errors.
+  lines.on('line', (line) => {
+    if (/"level":(5\d|60)/.test(line)) errors.push(line);
+  });
   // strace -o FILE blocks fatal signals: the daemon is its child, the one listed in /proc.
   const pid = opts.wrap ? Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(' ')[0]) : child.pid!;
   const signal = async (sig: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) process.kill(pid, sig);
     await exited;
   };
-  return { url: `http://${address}`, pid, child, started, kill9: () => signal('SIGKILL'), stop: () => signal('SIGTERM') };
+  return { url: `http://${address}`, pid, child, started, errors, kill9: () => signal('SIGKILL'), stop: () => signal('SIGTERM') };
 }

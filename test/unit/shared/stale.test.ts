@@ -49,6 +49,7 @@ test('errno -116 is a stale handle whatever Node names it', () => {
   assert.ok(isStale(staleError()));
   assert.ok(isStale(Object.assign(new Error('x'), { code: 'ESTALE' })));
   assert.ok(!isStale(Object.assign(new Error('x'), { code: 'EIO', errno: -5 })));
+  assert.ok(isStale(new AggregateError([staleError(), staleError()], 'write, then close')), 'a failed write and its failed close, as fs.promises reports them');
 });
 
 test('a read whose close meets a stale handle reads again from the path, and returns the file', () => {

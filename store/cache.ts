@@ -54,7 +54,7 @@ function same(a: Validator, b: Validator): boolean {
 }
 
 /** A Map that forgets its least recently used entries past a count or a byte budget. */
-class Lru<V> {
+export class Lru<V> {
   private readonly map = new Map<string, { value: V; bytes: number }>();
   private bytes = 0;
 
@@ -80,6 +80,11 @@ class Lru<V> {
       if (this.map.size <= this.maxEntries && this.bytes <= this.maxBytes) break;
       this.delete(k);
     }
+  }
+
+  /** Entries and bytes held: what the caps bound. */
+  held(): { entries: number; bytes: number } {
+    return { entries: this.map.size, bytes: this.bytes };
   }
 
   delete(key: string): void {
@@ -132,6 +137,11 @@ export class TagCache {
     const tags = await list();
     this.tagLists.set(name, { v, tags }, tags.reduce((n, t) => n + t.length + 16, 0));
     return [...tags];
+  }
+
+  /** What the caches hold (their caps: 20,000 tags; 1,000 tag lists or 64 MiB). */
+  held(): { tags: { entries: number; bytes: number }; tagLists: { entries: number; bytes: number } } {
+    return { tags: this.tags.held(), tagLists: this.tagLists.held() };
   }
 
   /** This daemon moved or removed the tag. */
@@ -198,6 +208,11 @@ interface CachedManifest {
  */
 export class ManifestCache {
   private readonly bodies = new Lru<CachedManifest>(4096, 32 * 1024 * 1024);
+
+  /** What it holds (its caps: 4,096 manifests or 32 MiB). */
+  held(): { entries: number; bytes: number } {
+    return this.bodies.held();
+  }
 
   /**
    * The revision `digest` of `name` (its link is `link`), from memory when the link is

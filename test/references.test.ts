@@ -207,6 +207,19 @@ describe('_oci/tag-history and _cairn/revisions', () => {
     assert.equal(page.json.revisions.length, 1);
     assert.match(page.headers.get('link')!, /rel="next"/);
   });
+
+  test('a revision 150 tags point at lists 100 of them and says there are more; the answer stays small', async () => {
+    const [m] = await pushRevisions('r/many', 't000', 1);
+    for (let i = 1; i < 150; i++) await c.putManifest('r/many', `t${String(i).padStart(3, '0')}`, m!);
+    const r = await c.req('GET', '/v2/r/many/_cairn/revisions');
+    const [rev] = r.json.revisions;
+    assert.equal(rev.tags.length, 100);
+    assert.equal(rev.tags[0], 't000');
+    assert.equal(rev.tagsTruncated, true);
+    assert.equal(rev.historyTruncated, true);
+    const few = (await c.req('GET', '/v2/r/revs/_cairn/revisions')).json.revisions[0];
+    assert.equal(few.tagsTruncated, undefined, 'no flag where the list is whole');
+  });
 });
 
 describe('a reference that is neither a tag nor a digest', () => {

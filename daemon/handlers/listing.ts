@@ -10,6 +10,9 @@ import type { Registry } from '../../store/index.js';
 import { listDigests } from '../../shared/tree.js';
 import { routeParams } from '../routes.js';
 
+/** Tags listed per revision in `_cairn/revisions`, at most. */
+const TAGS_PER_REVISION = 100;
+
 export function listingHandlers(reg: Registry) {
   function page<T>(ctx: Context, items: T[], key: (item: T) => string, p: Page, sorted = true): T[] {
     const { items: taken, next } = paginate(items, key, p, sorted);
@@ -72,21 +75,26 @@ export function listingHandlers(reg: Registry) {
 
     /**
      * The revisions linked in the repository, a page at a time (100 unless `n` says
-     * otherwise), each with the tags at it now and the tags whose history holds it.
-     * Which tags those are is found by one pass over the tags (a stat of each `current`,
-     * a listing of each history), not by reading every history entry.
+     * otherwise), each with the tags at it now and the tags whose history holds it, at
+     * most 100 of each (`tagsTruncated`/`historyTruncated` say there are more: tags/list
+     * and the tag histories give them all). The tags are read in order, once, and only
+     * until every revision of the page has its lists full.
      */
     async revisions(ctx: Context): Promise<void> {
       const name = nameParam(routeParams(ctx).name);
       const p = pageParams(ctx.query, DEFAULT_PAGE);
       const digests = page(ctx, await reg.repos.listRevisions(name), digestString, p);
-      const wanted = new Set(digests.map(digestString));
-      const current = await reg.repos.tagsAt(name);
-      const held = new Map<string, string[]>();
+      const lists = new Map(digests.map((d) => [digestString(d), { tags: [] as string[], history: [] as string[], tagsTruncated: false, historyTruncated: false }]));
+      const full = () => [...lists.values()].every((l) => l.tagsTruncated && l.historyTruncated);
+      const add = (list: string[], tag: string): boolean => (list.length < TAGS_PER_REVISION ? (list.push(tag), false) : true);
       for (const tag of await reg.repos.listTags(name)) {
+        if (full()) break;
+        const current = await reg.repos.tagCurrent(name, tag);
+        const at = current && lists.get(digestString(current));
+        if (at && !at.tagsTruncated) at.tagsTruncated = add(at.tags, tag);
         for (const d of await listDigests(reg.paths.tagIndexDir(name, tag))) {
-          const key = digestString(d);
-          if (wanted.has(key)) held.set(key, [...(held.get(key) ?? []), tag]);
+          const held = lists.get(digestString(d));
+          if (held && !held.historyTruncated) held.historyTruncated = add(held.history, tag);
         }
       }
       const revisions = [];
@@ -94,7 +102,8 @@ export function listingHandlers(reg: Registry) {
         const info = await revisionInfo(name, d);
         if (!info) continue;
         const digest = digestString(d);
-        revisions.push({ digest, ...info, tags: current.get(digest) ?? [], history: held.get(digest) ?? [] });
+        const l = lists.get(digest)!;
+        revisions.push({ digest, ...info, tags: l.tags, history: l.history, ...(l.tagsTruncated && { tagsTruncated: true }), ...(l.historyTruncated && { historyTruncated: true }) });
       }
       ctx.body = { name, revisions };
     },

@@ -9,9 +9,9 @@
 // history is read and sorted, as without a log. `cairn fsck` checks a log against the
 // entries and `--repair` rebuilds it; `cairn gc` rewrites the log of a tag whose
 // entries it removed.
-import { closeSync, fstatSync, openSync, promises as fs, readSync } from 'node:fs';
+import { appendFileSync, closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { atomicWrite } from '../shared/fsx.js';
-import { pathExistsSync, retryStale, retryStaleAsync } from '../shared/syncfs.js';
+import { pathExistsSync, retryStale } from '../shared/syncfs.js';
 import type { HistoryEntry } from '../shared/tree.js';
 import { type Digest, digestString, isDigest, parseDigest } from '../shared/reference.js';
 
@@ -26,7 +26,7 @@ export function logLine(at: string, d: Digest): string {
  * path (a line written twice counts once).
  */
 export async function appendTagLog(file: string, at: string, d: Digest): Promise<void> {
-  await retryStaleAsync(() => fs.appendFile(file, logLine(at, d)));
+  retryStale(() => appendFileSync(file, logLine(at, d))); // inline, as the other small writes of a tag move: no trips through the pool
 }
 
 /** Writes a whole log for `entries` (newest first, as Tree.tagHistory gives them). */

@@ -28,9 +28,12 @@ export function isAlive(holder: Holder): boolean {
  * A host's short mark in file names: eight hex digits of its name's hash (a host
  * name may hold any character, and it must not be mistaken for the pid after it).
  */
-export function hostMark(host: string = hostname()): string {
+export function hostMark(host?: string): string {
+  if (host === undefined) return (ownMark ??= hostMark(hostname())); // asked per gc item: once is enough
   return createHash('sha256').update(host).digest('hex').slice(0, 8);
 }
+
+let ownMark: string | undefined;
 
 /**
  * A name for a temp file or folder that says whose it is: `<host mark>-<pid>-<uuid>`.

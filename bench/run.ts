@@ -16,6 +16,7 @@ import { type Context, type Row, row, sizes } from './scenario.js';
 import { findPeers, type Peer, startCairn, startDistribution, tempBase } from './servers.js';
 import { signinFlood } from './signin.js';
 import { pullThroughScenario } from './pullthrough.js';
+import { pipelineScenario } from './pipeline.js';
 import { type Meta, renderTable } from './table.js';
 import { PAGE, smallImages, tagsScenario } from './tags.js';
 
@@ -26,6 +27,7 @@ const SCENARIOS: Record<string, (ctx: Context) => Promise<Row[]>> = {
   tags: tagsScenario,
   'same-blob': sameBlob,
   signin: signinFlood, // servers of its own, with auth on
+  pipeline: pipelineScenario,
   'pull-through': pullThroughScenario, // servers of its own: an upstream, the cache, Distribution as a proxy
   gc: gcScenario, // last: it collects what the others pushed
 };

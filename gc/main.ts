@@ -9,7 +9,7 @@ import { rootArg } from '../shared/options.js';
 import { KeepListError } from './keeplist.js';
 import { LockBusyError } from '../store/gclock.js';
 import type { Plan, PlanItem } from './plan.js';
-import type { Report } from './report.js';
+import { type Report, writeReportJson } from './report.js';
 import { runGc } from './run.js';
 
 export interface GcArgs {
@@ -115,7 +115,8 @@ export async function gc(argv: GcArgs): Promise<void> {
       },
     );
     bar?.stop();
-    out.write(human ? formatReport(report) : `${JSON.stringify(report, null, 2)}\n`);
+    if (human) out.write(formatReport(report));
+    else await writeReportJson(report, out);
     if (report.interrupted) process.exitCode = 130;
   } catch (err) {
     bar?.stop();

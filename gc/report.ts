@@ -25,3 +25,34 @@ export interface Report {
   interrupted: boolean;
   warnings: string[];
 }
+
+/**
+ * Writes `report` as `JSON.stringify(report, null, 2)` would, byte for byte, but its
+ * item lists an item at a time: a run over a big tree removes hundreds of thousands
+ * of things, and one string of them all would be most of the run's memory.
+ */
+export async function writeReportJson(report: Report, out: NodeJS.WritableStream): Promise<void> {
+  let pending = '';
+  const write = async (text: string) => {
+    pending += text;
+    if (pending.length < 1 << 20) return;
+    const chunk = pending;
+    pending = '';
+    if (!out.write(chunk)) await new Promise<void>((ok) => out.once('drain', () => ok()));
+  };
+  const entries = Object.entries(report);
+  await write('{\n');
+  for (const [i, [key, value]] of entries.entries()) {
+    await write(`  ${JSON.stringify(key)}: `);
+    if (Array.isArray(value) && value.length) {
+      await write('[\n');
+      for (const [j, item] of value.entries()) await write(`    ${JSON.stringify(item, null, 2).replace(/\n/g, '\n    ')}${j < value.length - 1 ? ',' : ''}\n`);
+      await write('  ]');
+    } else {
+      await write(JSON.stringify(value, null, 2).replace(/\n/g, '\n  '));
+    }
+    await write(i < entries.length - 1 ? ',\n' : '\n');
+  }
+  await write('}\n');
+  out.write(pending);
+}

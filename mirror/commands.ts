@@ -1,6 +1,6 @@
 // The command lines of export, import, inventory and mirror: options, then printing.
 // Exit codes: 0 done, 1 error (for import: nothing was imported), 2 bad arguments.
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import prettyBytes from 'pretty-bytes';
 import type { Argv } from 'yargs';
 import { rootArg } from '../shared/options.js';
@@ -139,6 +139,7 @@ export interface MirrorArgs {
   from: string;
   refs: string[];
   creds?: string;
+  credsFile?: string;
 }
 
 export function mirrorCommand(yargs: Argv): Argv<MirrorArgs> {
@@ -147,7 +148,9 @@ export function mirrorCommand(yargs: Argv): Argv<MirrorArgs> {
     .positional('refs', { type: 'string', array: true, describe: 'what to pull' })
     .option('root', { type: 'string', coerce: rootArg, demandOption: true, describe: 'storage root to pull into (the daemon may be serving it)' })
     .option('from', { type: 'string', demandOption: true, describe: 'upstream registry URL, e.g. https://registry-1.docker.io' })
-    .option('creds', { type: 'string', describe: 'USER:PASSWORD for the upstream (basic auth, or to get a token)' })
+    .option('creds', { type: 'string', describe: 'USER:PASSWORD for the upstream (basic auth, or to get a token); visible to every user of the machine: prefer --creds-file or CAIRN_MIRROR_CREDS' })
+    .option('creds-file', { type: 'string', describe: 'a file holding USER:PASSWORD for the upstream (else the CAIRN_MIRROR_CREDS environment variable)' })
+    .conflicts('creds', 'creds-file')
     .check((argv) => {
       if (!(argv.refs as string[] | undefined)?.length) throw new Error('name at least one REF');
       return true;
@@ -163,7 +166,7 @@ export async function mirrorHandler(argv: MirrorArgs): Promise<void> {
       root: argv.root,
       from: argv.from,
       refs: argv.refs.map(String).map(parseStoreRef),
-      creds: argv.creds,
+      creds: argv.creds ?? (argv.credsFile ? readFileSync(argv.credsFile, 'utf8').replace(/\r?\n$/, '') : process.env.CAIRN_MIRROR_CREDS),
       onNewBlob: (size) => bar.grow(size),
       onBytes: bar.add,
     });

@@ -7,6 +7,9 @@ import { Client } from './helpers/client.js';
 import { startDaemon, type TestDaemon } from './helpers/daemon.js';
 import { artifact, image, index } from './helpers/images.js';
 import { cairn, describeRegistry } from './helpers/mirror.js';
+import { authFiles, basic } from './helpers/auth.js';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 
 let up: TestDaemon;
 let local: TestDaemon;
@@ -57,5 +60,38 @@ describe('cairn mirror', () => {
     const run = await cairn('mirror', '--root', local.root, '--from', up.url, 'lib/nothing:1');
     assert.equal(run.code, 1);
     assert.match(run.stderr, /lib\/nothing:1: manifest answered 404/);
+  });
+});
+
+describe('cairn mirror credentials, never on the command line', () => {
+  test('from --creds-file, or from CAIRN_MIRROR_CREDS; without them a Basic upstream is refused', async () => {
+    const files = await authFiles({ puller: 'puller-Pa55word' });
+    const up = await startDaemon({ serve: { auth: 'htpasswd', htpasswd: files.htpasswd } });
+    const local = await startDaemon();
+    try {
+      const m = image({ layers: ['behind basic, mirrored'] });
+      const auth = { Authorization: basic('puller', 'puller-Pa55word') };
+      for (const b of m.blobs) await fetch(`${up.url}/v2/lib/sec/blobs/uploads/?digest=${b.digest}`, { method: 'POST', body: b.data as unknown as BodyInit, headers: auth });
+      assert.equal((await fetch(`${up.url}/v2/lib/sec/manifests/1`, { method: 'PUT', body: m.body as unknown as BodyInit, headers: { ...auth, 'Content-Type': m.mediaType } })).status, 201);
+      const refused = await cairn('mirror', '--root', local.root, '--from', up.url, 'lib/sec:1');
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /401/);
+      const credsFile = join(files.dir, 'creds');
+      await writeFile(credsFile, 'puller:puller-Pa55word\n');
+      const viaFile = await cairn('mirror', '--root', local.root, '--from', up.url, '--creds-file', credsFile, 'lib/sec:1');
+      assert.equal(viaFile.code, 0, viaFile.stderr);
+      process.env.CAIRN_MIRROR_CREDS = 'puller:puller-Pa55word';
+      try {
+        const viaEnv = await cairn('mirror', '--root', local.root, '--from', up.url, 'lib/sec:1');
+        assert.equal(viaEnv.code, 0, viaEnv.stderr);
+      } finally {
+        delete process.env.CAIRN_MIRROR_CREDS;
+      }
+      assert.equal((await new Client(local.url).req('GET', '/v2/lib/sec/manifests/1', { headers: { Accept: m.mediaType } })).headers.get('docker-content-digest'), m.digest);
+    } finally {
+      await local.close();
+      await up.close();
+      await rm(files.dir, { recursive: true, force: true });
+    }
   });
 });

@@ -60,8 +60,13 @@ export class UpstreamResponse {
     return JSON.parse((await this.bytes()).toString('utf8'));
   }
 
-  /** Drops the body unread (the connection is then reused or closed, as undici decides). */
+  /**
+   * Drops the body unread. undici answers a destroyed body with an 'error' event (the
+   * request aborted), which nobody else listens for: it is taken here, or it would
+   * bring the process down.
+   */
   async discard(): Promise<void> {
+    this.body.on('error', () => undefined);
     this.body.destroy();
   }
 }

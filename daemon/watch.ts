@@ -27,8 +27,14 @@ export interface Watcher {
   close(): Promise<void>;
 }
 
+/**
+ * The most name folders watched. The watcher's memory and every write's cost grow with
+ * the folders it watches; past this many, it stops and every _catalog walks the tree.
+ */
+export const MAX_WATCHED_FOLDERS = 2000;
+
 /** Watches `dir` (repositories/) and keeps `cache`'s catalog true to it. */
-export async function watchTree(dir: string, cache: TagCache, mode: WatchMode, logger: Logger): Promise<Watcher> {
+export async function watchTree(dir: string, cache: TagCache, mode: WatchMode, logger: Logger, maxFolders = MAX_WATCHED_FOLDERS): Promise<Watcher> {
   if (mode === 'off') return { close: async () => undefined };
   const watcher: FSWatcher = chokidar.watch(dir, {
     ignoreInitial: true,
@@ -38,19 +44,36 @@ export async function watchTree(dir: string, cache: TagCache, mode: WatchMode, l
     followSymlinks: false,
     ignored: (p: string) => ignoredPath(dir, p),
   });
-  watcher.on('all', () => cache.dropCatalog());
+  let folders = 0;
+  let stopped = false;
+  const stop = async (why: string) => {
+    if (stopped) return;
+    stopped = true;
+    cache.catalogCaching = false;
+    cache.dropCatalog();
+    logger.info({ folders, limit: maxFolders }, `the catalog is no longer cached: ${why}`);
+    await watcher.close();
+  };
+  watcher.on('all', (event) => {
+    cache.dropCatalog();
+    if (event === 'addDir' && ++folders > maxFolders) void stop(`more than ${maxFolders} name folders to watch`);
+  });
   watcher.on('error', (err) => {
     cache.catalogCaching = false;
     cache.dropCatalog();
     logger.warn({ err }, 'the tree watcher failed; the catalog is no longer cached');
   });
   await new Promise<void>((ok) => watcher.once('ready', () => ok()));
-  cache.dropCatalog();
-  cache.catalogCaching = true;
+  folders = Object.keys(watcher.getWatched()).length;
+  if (folders > maxFolders) await stop(`more than ${maxFolders} name folders to watch`);
+  else {
+    cache.dropCatalog();
+    cache.catalogCaching = true;
+  }
   return {
     async close() {
       cache.catalogCaching = false;
-      await watcher.close();
+      if (!stopped) await watcher.close();
     },
   };
 }

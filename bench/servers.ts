@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { freePort } from '../test/helpers/net.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findTool } from '../test/clients/tools.js';
@@ -69,17 +69,6 @@ export function findPeers(log: (msg: string) => void): Peer[] {
   if (v3binary && v3) peers.push({ label: '3', binary: v3binary, version: v3 });
   else log('bench: Distribution 3 (`registry`) not found: build it with `bash .ci/tools.sh`; comparing with 2.8 only');
   return peers;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
-    });
-  });
 }
 
 export interface CairnOptions {

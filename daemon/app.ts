@@ -16,7 +16,6 @@ import { type Registry, openRegistry } from '../store/index.js';
 import { webHandlers } from './web/handlers.js';
 import type { UpstreamConfig } from './pullthrough/config.js';
 import { PullThrough } from './pullthrough/cache.js';
-import { matchRoute } from './routes.js';
 
 export interface AppConfig {
   root: string;
@@ -51,7 +50,6 @@ export function createApp(config: AppConfig): { app: Koa; registry: Registry; no
   if (pullThrough) app.use(mirrorNamespace(pullThrough));
   if (config.readOnly) app.use(readOnlyMiddleware());
   app.use(authMiddleware(config.auth ?? { mode: 'none' }, config.logger));
-  if (pullThrough) app.use(refusePushToCache(pullThrough));
   app.use(uploadLimit(config.maxUploads ?? 0));
   if (notifier) app.use(notifier.middleware());
   app.use(router.routes());
@@ -82,20 +80,6 @@ function mirrorNamespace(pullThrough: PullThrough): Koa.Middleware {
   };
 }
 
-/** A cached repository is filled from its upstream only: pushing into one is refused (DELETE is not). */
-function refusePushToCache(pullThrough: PullThrough): Koa.Middleware {
-  return async (ctx, next) => {
-    const match = matchRoute(ctx.method, ctx.path);
-    if (match?.route.need === 'push') {
-      const names = match.route.names?.(match.params) ?? [match.params.name ?? ''];
-      const cached = names.map((n) => ({ n, src: pullThrough.source(n) })).find((x) => x.src);
-      if (cached) {
-        throw new RegistryError('UNSUPPORTED', `${cached.n} is a pull-through cache of ${cached.src!.config.url}: it is filled by pulls, not pushes; push to a name outside ${cached.src!.config.prefix}/`);
-      }
-    }
-    await next();
-  };
-}
 
 function requestLog(logger: Logger): Koa.Middleware {
   return async (ctx, next) => {

@@ -1,6 +1,7 @@
 // Builds the Koa router from the route table (routes.ts) and the handlers.
 import Router from '@koa/router';
 import type { Middleware } from 'koa';
+import { RegistryError } from '../shared/errors.js';
 import { blobHandlers } from './handlers/blobs.js';
 import { listingHandlers } from './handlers/listing.js';
 import { manifestHandlers } from './handlers/manifests.js';
@@ -15,6 +16,14 @@ import type { PullThrough } from './pullthrough/cache.js';
 export interface SiteHandlers {
   metrics: Middleware;
   web: WebHandlers;
+}
+
+/** A cached repository is filled from its upstream only: pushing into one is refused (DELETE is not). */
+function refusePushToCache(pullThrough: PullThrough, names: string[]): void {
+  for (const name of names) {
+    const src = pullThrough.source(name);
+    if (src) throw new RegistryError('UNSUPPORTED', `${name} is a pull-through cache of ${src.config.url}: it is filled by pulls, not pushes; push to a name outside ${src.config.prefix}/`);
+  }
 }
 
 export function createRouter(reg: Registry, site?: SiteHandlers, pullThrough?: PullThrough): Router {
@@ -54,6 +63,7 @@ export function createRouter(reg: Registry, site?: SiteHandlers, pullThrough?: P
     const handler: Middleware = (ctx, next) => {
       ctx.state.route = route.handler;
       ctx.state.params = { ...route.path.exec(ctx.path)?.groups };
+      if (pullThrough && route.need === 'push') refusePushToCache(pullThrough, route.names?.(ctx.state.params) ?? [ctx.state.params.name ?? '']);
       return served(ctx, next);
     };
     // register() takes no RegExp paths; the verb methods do (and a GET answers HEAD too).

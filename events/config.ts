@@ -2,7 +2,7 @@
 // YAML too, so one parser reads both). Checked whole at start: a bad file stops
 // the daemon with the field named, rather than dropping events later.
 import { readFile } from 'node:fs/promises';
-import ms from 'ms';
+import { parseDuration } from '../shared/options.js';
 import { parse as parseYaml } from 'yaml';
 import { isEndpointName } from '../shared/paths.js';
 
@@ -105,8 +105,8 @@ function strings(v: unknown, path: string, fail: (p: string, w: string) => never
 }
 
 function duration(v: unknown, fallback: string, path: string, fail: (p: string, w: string) => never): number {
-  const n = typeof v === 'number' ? v : ms(String(v ?? fallback) as ms.StringValue);
-  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) return fail(path, `not a duration: ${JSON.stringify(v)} (try 500ms, 5s, 1m)`);
+  const n = parseDuration(v ?? fallback);
+  if (n === undefined) return fail(path, `not a duration: ${JSON.stringify(v)} (try 500ms, 5s, 1m)`);
   return n;
 }
 

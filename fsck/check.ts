@@ -12,7 +12,7 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { listDir, readOrUndefined, treeStats } from '../shared/fsx.js';
 import { type HistoryEntry, type Tree, listBlobsSync, listDigests } from '../shared/tree.js';
-import { countedInLog, logLine } from '../store/taglog.js';
+import { countedInLog, tagLogText } from '../store/taglog.js';
 import { type Manifest, parseManifest } from '../shared/manifest.js';
 import { type Digest, digestString, isDigest, parseDigest } from '../shared/reference.js';
 import { parseStoredSignature } from '../shared/schema1.js';
@@ -225,7 +225,7 @@ export async function checkTree(tree: Tree, hooks: CheckHooks = {}): Promise<Che
       const expected = restored ? [restored, ...history] : history;
       const unlogged = counted ? expected.filter((e) => e === restored || !counted.has(digestString(e.digest))) : [];
       if (unlogged.length) {
-        const content = [...expected].reverse().map((e) => logLine(e.taggedAt, e.digest)).join('');
+        const content = tagLogText(expected);
         add({ kind: 'tag-log-incomplete', path: logFile, repository: name, tag, message: `${name}:${tag} log lacks ${unlogged.length} of ${history.length} history entries (pages of its history read them all until it is rebuilt)`, repair: { action: 'create', path: logFile, content } });
       }
     }

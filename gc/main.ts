@@ -5,7 +5,7 @@ import type cliProgress from 'cli-progress';
 import ms from 'ms';
 import prettyBytes from 'pretty-bytes';
 import type { Argv } from 'yargs';
-import { rootArg } from '../shared/options.js';
+import { parseDuration, rootArg } from '../shared/options.js';
 import { KeepListError } from './keeplist.js';
 import { LockBusyError } from '../store/gclock.js';
 import type { Plan, PlanItem } from './plan.js';
@@ -74,8 +74,8 @@ export function gcCommand(yargs: Argv): Argv<GcArgs> {
 
 /** Durations like 90s, 1h, 30d (the `ms` package); a bare number is milliseconds. */
 function duration(v: string, option: string): number {
-  const n = ms(String(v).trim() as ms.StringValue);
-  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) throw new Error(`--${option}: not a duration: ${JSON.stringify(v)} (try 90s, 1h, 30d)`);
+  const n = parseDuration(String(v));
+  if (n === undefined) throw new Error(`--${option}: not a duration: ${JSON.stringify(v)} (try 90s, 1h, 30d)`);
   return n;
 }
 

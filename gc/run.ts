@@ -13,13 +13,11 @@ import type { Report } from './report.js';
 import { sweep } from './sweep.js';
 import { Trash, recoverTrash } from './trash.js';
 import { pathExistsSync } from '../shared/syncfs.js';
-import { Tree } from '../shared/tree.js';
 import { sharedFilesystem } from '../shared/durability.js';
 
 /** The shortest grace on a shared filesystem: past every client's attribute cache (NFS's default tops out at 60 s). */
 export const SHARED_GRACE_MS = 2 * 60 * 1000;
-import { withTagLock } from '../store/taglock.js';
-import { writeTagLog } from '../store/taglog.js';
+import { Repositories } from '../store/repository.js';
 
 /**
  * Rewrites the log of every tag whose history entries the sweep removed, under the
@@ -28,10 +26,10 @@ import { writeTagLog } from '../store/taglog.js';
  */
 async function compactTagLogs(paths: Paths, removed: PlanItem[], warn: (m: string) => void): Promise<void> {
   const tags = new Set(removed.filter((i) => i.kind === 'history-entry').map((i) => JSON.stringify([i.repository, i.tag])));
-  const tree = new Tree(paths);
+  const repos = new Repositories(paths);
   for (const key of tags) {
     const [name, tag] = JSON.parse(key) as [string, string];
-    await withTagLock(paths.tagLock(name, tag), async () => writeTagLog(paths.tmpDir(), paths.tagLog(name, tag), await tree.tagHistory(name, tag))).catch((err: Error) =>
+    await repos.withTagLock(name, tag, () => repos.rebuildTagLog(name, tag)).catch((err: Error) =>
       warn(`${name}:${tag}: its log was not compacted (${err.message}); pages of its history skip the removed entries`),
     );
   }

@@ -4,14 +4,14 @@
 // cut short is resumed by running it again.
 import { resolve } from 'node:path';
 import { Transform } from 'node:stream';
-import { digestOf, sameDigest } from '../shared/digest.js';
-import { MAX_MANIFEST_BYTES, isSchema1, parseManifest, type Manifest } from '../shared/manifest.js';
-import { type Digest, digestString, isDigest, isTag, parseDigest } from '../shared/reference.js';
+import { sameDigest } from '../shared/digest.js';
+import type { Manifest } from '../shared/manifest.js';
+import { type Digest, digestString, isDigest, isTag } from '../shared/reference.js';
 import { openRegistry, type Registry } from '../store/index.js';
 import { prepareRoot } from '../store/root.js';
 import type { OnBytes } from './progress.js';
 import type { StoreRef } from './refs.js';
-import { MANIFEST_ACCEPT, Upstream, UpstreamError } from '../upstream/client.js';
+import { Upstream, UpstreamError } from '../upstream/client.js';
 
 export interface MirrorOptions {
   root: string;
@@ -71,21 +71,8 @@ class Mirror {
     const key = `${name}@${reference}`;
     const seen = this.done.get(key);
     if (seen) return seen;
-    const res = await this.up.get(name, `${name}/manifests/${reference}`, { Accept: MANIFEST_ACCEPT });
-    if (!res.ok) throw new UpstreamError(`${name}:${reference}: manifest answered ${res.status}`);
-    const body = await res.bytes();
-    if (body.length > MAX_MANIFEST_BYTES) throw new UpstreamError(`${name}:${reference}: manifest over ${MAX_MANIFEST_BYTES} bytes`);
-    const mediaType = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
-    const header = res.headers.get('docker-content-digest') ?? undefined;
-    const m: Manifest = parseManifest(body, mediaType);
-    // The digest we trust: the one we asked for, else the one the upstream names; put() recomputes and checks it.
-    const expected = isDigest(reference) ? parseDigest(reference) : header && isDigest(header) ? parseDigest(header) : undefined;
-    if (!isSchema1(m.mediaType)) {
-      const actual = digestOf(body, expected?.algorithm ?? 'sha256');
-      if (expected && !sameDigest(expected, actual)) {
-        throw new UpstreamError(`${name}:${reference}: manifest bytes hash to ${digestString(actual)}, not ${digestString(expected)}`);
-      }
-    }
+    // Checked against the digest asked for or named; put() recomputes and checks it again.
+    const { body, manifest: m, digest: expected } = await this.up.manifest(name, reference);
     for (const c of m.children) await this.pull(name, digestString(c));
     for (const b of m.blobs) await this.blob(name, b, sizeOf(m, b));
     const { digest } = await this.reg.manifests.put(name, body, m.mediaType, expected, []);

@@ -29,9 +29,24 @@ export async function appendTagLog(file: string, at: string, d: Digest): Promise
   retryStale(() => appendFileSync(file, logLine(at, d))); // inline, as the other small writes of a tag move: no trips through the pool
 }
 
-/** Writes a whole log for `entries` (newest first, as Tree.tagHistory gives them). */
+/** A whole log for `entries` (newest first, as Tree.tagHistory gives them). */
+export function tagLogText(entries: HistoryEntry[]): string {
+  return [...entries].reverse().map((e) => logLine(e.taggedAt, e.digest)).join('');
+}
+
+/** Writes a whole log for `entries`, in one rename. */
 export async function writeTagLog(tmpDir: string, file: string, entries: HistoryEntry[]): Promise<void> {
-  await atomicWrite(tmpDir, file, [...entries].reverse().map((e) => logLine(e.taggedAt, e.digest)).join(''));
+  await atomicWrite(tmpDir, file, tagLogText(entries));
+}
+
+/** A line's move when it still counts (its entry exists and holds its time), else undefined. */
+function countedMove(line: string, entryText: (d: Digest) => string | undefined): { at: string; ds: string; d: Digest } | undefined {
+  const space = line.indexOf(' ');
+  const at = line.slice(0, space);
+  const ds = line.slice(space + 1);
+  if (space < 0 || !isDigest(ds)) return undefined;
+  const d = parseDigest(ds);
+  return entryText(d)?.trim() === at ? { at, ds, d } : undefined; // else removed or re-dated since
 }
 
 /** Where a page ends: the last entry given and the byte offset of its line (the next page starts before it). */
@@ -106,12 +121,9 @@ export function readTagLogPage(
   const hinted = after && after.offset >= 0 && lineAt(file, after.offset)?.endsWith(` ${after.digest}`) ? after.offset : undefined;
   if (hinted !== undefined) started = true;
   for (const { line, offset } of linesBackwards(file, hinted)) {
-    const space = line.indexOf(' ');
-    const at = line.slice(0, space);
-    const ds = line.slice(space + 1);
-    if (space < 0 || !isDigest(ds) || seen.has(ds)) continue;
-    const d = parseDigest(ds);
-    if (entryText(d)?.trim() !== at) continue; // removed or re-dated since
+    const move = countedMove(line, entryText);
+    if (!move || seen.has(move.ds)) continue;
+    const { at, ds, d } = move;
     seen.add(ds);
     if (first && hinted === undefined) {
       // The newest counted line must be `current`, or the log is behind.
@@ -153,9 +165,8 @@ export function countedInLog(file: string, entryText: (d: Digest) => string | un
   if (!pathExistsSync(file)) return undefined;
   const out = new Set<string>();
   for (const { line } of linesBackwards(file)) {
-    const space = line.indexOf(' ');
-    const ds = line.slice(space + 1);
-    if (space > 0 && isDigest(ds) && entryText(parseDigest(ds))?.trim() === line.slice(0, space)) out.add(ds);
+    const move = countedMove(line, entryText);
+    if (move) out.add(move.ds);
   }
   return out;
 }

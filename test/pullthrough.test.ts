@@ -259,6 +259,33 @@ describe('pull-through from an upstream that lies or is slow', () => {
   });
 });
 
+describe('pull-through of a tag that moves back', () => {
+  test('to a revision the cache holds: the tag moves, and nothing is fetched again', async () => {
+    const fake = await startFakeUpstream();
+    const dir = await mkdtemp(join(tmpdir(), 'cairn-pt-back-'));
+    const cache = await startDaemon({ serve: { upstreams: await upstreamsFile(dir, [{ prefix: 'fake.test', url: fake.url, ttl: '0s' }]) } });
+    try {
+      const c = new Client(cache.url);
+      const [a, b] = [image({ layers: ['back a'] }), image({ layers: ['back b'] })];
+      const pull = async () => (await c.req('GET', '/v2/fake.test/lib/x/manifests/t', { headers: ACCEPT })).headers.get('docker-content-digest');
+      fake.add('lib/x', 't', a);
+      assert.equal(await pull(), a.digest);
+      fake.add('lib/x', 't', b);
+      assert.equal(await pull(), b.digest);
+      fake.add('lib/x', 't', a);
+      const before = fake.requests.length;
+      assert.equal(await pull(), a.digest);
+      assert.deepEqual(fake.requests.slice(before), ['HEAD /v2/lib/x/manifests/t'], 'one HEAD, no GET');
+      const history = (await c.req('GET', '/v2/fake.test/lib/x/_oci/tag-history/t')).json.manifests.map((e: { digest: string }) => e.digest);
+      assert.deepEqual(history, [a.digest, b.digest]);
+    } finally {
+      await cache.close();
+      await fake.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('pull-through auth and transport', () => {
   test('an upstream asking for Basic gets the credentials of passwordEnv', async () => {
     const files = await authFiles({ puller: 'puller-Pa55word' });

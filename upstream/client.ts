@@ -7,7 +7,9 @@
 // stream: a blob passes through without the web-stream layer of fetch.
 import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher, request } from 'undici';
-import { MediaTypes } from '../shared/manifest.js';
+import { digestOf, sameDigest } from '../shared/digest.js';
+import { MAX_MANIFEST_BYTES, type Manifest, MediaTypes, isSchema1, parseManifest } from '../shared/manifest.js';
+import { type Digest, digestString, isDigest, parseDigest } from '../shared/reference.js';
 
 export const MANIFEST_ACCEPT = [
   MediaTypes.ociIndex,
@@ -18,7 +20,26 @@ export const MANIFEST_ACCEPT = [
   MediaTypes.schema1,
 ].join(', ');
 
-export class UpstreamError extends Error {}
+export class UpstreamError extends Error {
+  constructor(
+    message: string,
+    /** The upstream's status when it answered with an error; undefined for a transport failure or bad bytes. */
+    readonly status?: number,
+    /** The upstream answered, with bytes that are not what they claim (a wrong digest, too big). */
+    readonly lying = false,
+  ) {
+    super(message);
+  }
+}
+
+/** A manifest as an upstream served it, checked against the digest asked for or named. */
+export interface FetchedManifest {
+  body: Buffer;
+  /** The body parsed (with its Content-Type). */
+  manifest: Manifest;
+  /** The digest it must be stored under: the one asked for, else the one the upstream named. */
+  digest: Digest | undefined;
+}
 
 export interface UpstreamOptions {
   /** `USER:PASSWORD`, for Basic or for the token request. */
@@ -109,6 +130,36 @@ export class Upstream {
 
   async head(name: string, path: string, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<UpstreamResponse> {
     return this.request('HEAD', name, path, headers, signal);
+  }
+
+  /**
+   * GETs `name`'s manifest `reference` (a tag or a digest) and checks that its bytes
+   * hash to the digest asked for, else to the one the upstream names (a schema1 body is
+   * checked by the store, whose digest is its payload's). Throws an UpstreamError with
+   * the status for an error answer, marked `lying` for bytes that are not what they claim.
+   */
+  async manifest(name: string, reference: string): Promise<FetchedManifest> {
+    const where = `${name}:${reference}`;
+    const res = await this.get(name, `${name}/manifests/${reference}`, { Accept: MANIFEST_ACCEPT });
+    if (!res.ok) {
+      await res.discard();
+      throw new UpstreamError(`${where}: manifest answered ${res.status}`, res.status);
+    }
+    const body = await res.bytes();
+    if (body.length > MAX_MANIFEST_BYTES) throw new UpstreamError(`${where}: manifest over ${MAX_MANIFEST_BYTES} bytes`, undefined, true);
+    const header = res.headers.get('docker-content-digest');
+    const digest = isDigest(reference) ? parseDigest(reference) : header && isDigest(header) ? parseDigest(header) : undefined;
+    let manifest: Manifest;
+    try {
+      manifest = parseManifest(body, (res.headers.get('content-type') ?? '').split(';')[0]!.trim());
+    } catch (err) {
+      throw new UpstreamError(`${where}: ${(err as Error).message}`, undefined, true);
+    }
+    if (digest && !isSchema1(manifest.mediaType)) {
+      const actual = digestOf(body, digest.algorithm);
+      if (!sameDigest(digest, actual)) throw new UpstreamError(`${where}: manifest bytes hash to ${digestString(actual)}, not ${digestString(digest)}`, undefined, true);
+    }
+    return { body, manifest, digest };
   }
 
   private async request(method: 'GET' | 'HEAD', name: string, path: string, headers: Record<string, string>, signal?: AbortSignal): Promise<UpstreamResponse> {

@@ -2,7 +2,7 @@
 // AuthConfig the middleware runs on. Defaults keep the laptop case as it was: no
 // auth, plain HTTP, no upload cap.
 import { readFile } from 'node:fs/promises';
-import ms from 'ms';
+import { parseDuration } from '../../shared/options.js';
 import type { Argv } from 'yargs';
 import type { Paths } from '../../shared/paths.js';
 import type { AuthConfig } from './middleware.js';
@@ -49,8 +49,8 @@ export function securityOptions<T>(yargs: Argv<T>): Argv<T> {
 }
 
 export function duration(value: string, flag: string): number {
-  const n = ms(value as ms.StringValue);
-  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) throw new Error(`${flag} must be a duration like 30s or 5m, not ${JSON.stringify(value)}`);
+  const n = parseDuration(value);
+  if (n === undefined) throw new Error(`${flag} must be a duration like 30s or 5m, not ${JSON.stringify(value)}`);
   return n;
 }
 

@@ -9,14 +9,14 @@
 // pull the cache cannot answer fails. Nothing is stored that does not hash to the
 // digest it is stored under. One fetch per missing blob, however many clients wait.
 import type { Logger } from 'pino';
-import { digestOf, sameDigest } from '../../shared/digest.js';
+import { sameDigest } from '../../shared/digest.js';
 import { RegistryError } from '../../shared/errors.js';
 import { atomicWrite } from '../../shared/fsx.js';
-import { MAX_MANIFEST_BYTES, isSchema1, parseManifest } from '../../shared/manifest.js';
 import { type Digest, type Reference, digestString, isDigest, parseDigest } from '../../shared/reference.js';
+import { Lru } from '../../store/cache.js';
 import { BlobFill } from '../../store/fill.js';
 import type { Registry } from '../../store/index.js';
-import { MANIFEST_ACCEPT, Upstream, type UpstreamResponse } from '../../upstream/client.js';
+import { type FetchedManifest, MANIFEST_ACCEPT, Upstream, type UpstreamError, type UpstreamResponse } from '../../upstream/client.js';
 import type { PullThroughHooks } from '../metrics.js';
 import type { UpstreamConfig } from './config.js';
 
@@ -40,17 +40,17 @@ export interface Filled {
 const SERVED_MARK_MS = 60 * 60 * 1000;
 /** Referrers fetched for one list at most: an upstream's list is not a reason to store without bound. */
 const MAX_REFERRERS = 1000;
-/** Tags whose last check is remembered; past it the oldest are asked again. */
+/** Tags (and served revisions) remembered; past it the least recently used are asked (marked) again. */
 const MAX_CHECKED = 50_000;
 
 export class PullThrough {
   private readonly sources: { config: UpstreamConfig; client: Upstream }[];
   /** `name:tag` → when the upstream last confirmed where the tag points. */
-  private readonly checked = new Map<string, number>();
+  private readonly checked = new Lru<number>(MAX_CHECKED);
   /** Tag checks and blob fills under way, so that concurrent requests share one. */
   private readonly checks = new Map<string, Promise<Filled | undefined>>();
   private readonly fills = new Map<string, Promise<BlobFill | 'stored' | undefined>>();
-  private readonly marked = new Map<string, number>();
+  private readonly marked = new Lru<number>(MAX_CHECKED);
 
   constructor(
     private readonly reg: Registry,
@@ -130,14 +130,20 @@ export class PullThrough {
     const named = header && isDigest(header) ? parseDigest(header) : undefined;
     if (current && named && sameDigest(current, named)) {
       this.checked.set(key, Date.now());
-      this.trimChecked();
       return this.hit(name, current);
+    }
+    const held = named && (await this.reg.repos.revisionMediaType(name, named));
+    if (named && held) {
+      // The tag moved to a revision the cache holds already (back to an older one, say): no fetch.
+      await this.reg.repos.setTag(name, tag, named);
+      this.checked.set(key, Date.now());
+      this.hooks.hit('manifest');
+      return { digest: named, tag, mediaType: held, size: (await this.reg.blobs.size(named)) ?? 0 };
     }
     this.hooks.miss('manifest');
     try {
       const filled = await this.fetchManifest(name, src, named ? digestString(named) : tag, named, tag);
       this.checked.set(key, Date.now());
-      this.trimChecked();
       return filled;
     } catch (err) {
       // The upstream moved the tag but its new revision could not be had (or was bad):
@@ -152,36 +158,23 @@ export class PullThrough {
    * that digest, stores it and moves `tag` to it.
    */
   private async fetchManifest(name: string, src: Source, reference: string, expected: Digest | undefined, tag: string | undefined): Promise<Filled> {
-    let res: UpstreamResponse;
+    let fetched: FetchedManifest;
     try {
-      res = await src.client.get(src.remote, `${src.remote}/manifests/${reference}`, { Accept: MANIFEST_ACCEPT });
+      fetched = await src.client.manifest(src.remote, reference);
     } catch (err) {
+      const e = err as UpstreamError;
+      if (e.status === 404) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${name}:${reference} is not known here or upstream (${src.config.url})`);
+      if (e.lying) throw this.lying(src, e.message);
       this.hooks.upstreamError(src.config.prefix);
-      throw unreachable(src, (err as Error).message);
+      throw unreachable(src, e.message);
     }
-    if (res.status === 404) {
-      await res.discard();
-      throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${name}:${reference} is not known here or upstream (${src.config.url})`);
-    }
-    if (!res.ok) {
-      await res.discard();
-      this.hooks.upstreamError(src.config.prefix);
-      throw unreachable(src, `GET manifest answered ${res.status}`);
-    }
-    const body = await res.bytes();
-    if (body.length > MAX_MANIFEST_BYTES) throw this.lying(src, `a manifest of ${body.length} bytes, over ${MAX_MANIFEST_BYTES}`);
-    const mediaType = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
-    const header = res.headers.get('docker-content-digest');
-    const want = expected ?? (header && isDigest(header) ? parseDigest(header) : undefined);
+    const { body } = fetched;
+    const { mediaType } = fetched.manifest;
+    const want = expected ?? fetched.digest;
     let digest: Digest;
     try {
-      const m = parseManifest(body, mediaType);
-      if (want && !isSchema1(m.mediaType) && !sameDigest(digestOf(body, want.algorithm), want)) {
-        throw this.lying(src, `manifest ${reference}: its bytes hash to ${digestString(digestOf(body, want.algorithm))}, not ${digestString(want)}`);
-      }
-      ({ digest } = await this.reg.manifests.put(name, body, m.mediaType, want, tag ? [tag] : [], { onDemand: true }));
+      ({ digest } = await this.reg.manifests.put(name, body, mediaType, want, tag ? [tag] : [], { onDemand: true }));
     } catch (err) {
-      if (err instanceof RegistryError && err.status === 502) throw err;
       throw this.lying(src, `manifest ${reference}: ${(err as Error).message}`);
     }
     await this.markRepository(name, src);
@@ -219,12 +212,7 @@ export class PullThrough {
     const last = this.marked.get(key) ?? 0;
     if (last > Date.now() - SERVED_MARK_MS) return;
     this.marked.set(key, Date.now());
-    if (this.marked.size > MAX_CHECKED) this.marked.delete(this.marked.keys().next().value!);
     await this.reg.repos.touchRevision(name, d).catch(() => false);
-  }
-
-  private trimChecked(): void {
-    if (this.checked.size > MAX_CHECKED) this.checked.delete(this.checked.keys().next().value!);
   }
 
   /** The first write into a repository names where it is filled from (Tree.upstreamOf). */

@@ -4,7 +4,7 @@
 // of the machine can read them. Checked whole at start: a bad entry stops the daemon
 // with the field named.
 import { readFileSync } from 'node:fs';
-import ms from 'ms';
+import { parseDuration } from '../../shared/options.js';
 import { parse as parseYaml } from 'yaml';
 import { isName } from '../../shared/reference.js';
 
@@ -104,7 +104,7 @@ function credentials(e: Record<string, unknown>, where: string, env: NodeJS.Proc
 }
 
 function duration(v: unknown, where: string): number {
-  const n = typeof v === 'string' && /[a-z]$/i.test(v.trim()) ? ms(v as ms.StringValue) : NaN; // a bare number has no unit: refused
-  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) throw new Error(`${where}: ${JSON.stringify(v)} is not a duration like 30s or 5m`);
+  const n = typeof v === 'string' && /[a-z]$/i.test(v.trim()) ? parseDuration(v) : undefined; // a bare number has no unit: refused
+  if (n === undefined) throw new Error(`${where}: ${JSON.stringify(v)} is not a duration like 30s or 5m`);
   return n;
 }

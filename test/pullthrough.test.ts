@@ -16,7 +16,8 @@ import { Client } from './helpers/client.js';
 import { startDaemon, type TestDaemon } from './helpers/daemon.js';
 import { noDistribution, startDistribution } from './helpers/distribution.js';
 import { DAY, ageTree, cairnGc } from './helpers/gc.js';
-import { startFakeUpstream } from './helpers/fake-upstream.js';
+import { type FakeUpstream, startFakeUpstream } from './helpers/fake-upstream.js';
+import type { ServeOptions } from '../daemon/main.js';
 import { artifact, blob, built, describe as descriptor, image } from './helpers/images.js';
 import { spawnDaemon } from './helpers/cli.js';
 import { execFile } from 'node:child_process';
@@ -175,11 +176,21 @@ describe('pull-through from CNCF Distribution', { skip: process.env.CI ? false :
   });
 });
 
+/** A daemon caching `fake.test/` from a fake upstream, for `fn`; both closed after. */
+async function withFakeCache(serve: Partial<ServeOptions>, fn: (fake: FakeUpstream, cache: TestDaemon) => Promise<void>): Promise<void> {
+  const fake = await startFakeUpstream();
+  const cache = await startDaemon({ serve: { upstream: [`fake.test=${fake.url}`], ...serve } });
+  try {
+    await fn(fake, cache);
+  } finally {
+    await cache.close();
+    await fake.close();
+  }
+}
+
 describe('pull-through from an upstream that lies or is slow', () => {
   test('a manifest that does not hash to its digest is not stored: 502, and nothing under the repository', async () => {
-    const fake = await startFakeUpstream();
-    const cache = await startDaemon({ serve: { upstream: [`fake.test=${fake.url}`] } });
-    try {
+    await withFakeCache({}, async (fake, cache) => {
       const m = image({ layers: ['lied about'] });
       fake.add('lib/x', 'v1', m);
       fake.lies.set(m.digest, Buffer.concat([m.body, Buffer.from(' ')])); // the same manifest to a parser, other bytes
@@ -188,16 +199,11 @@ describe('pull-through from an upstream that lies or is slow', () => {
       assert.match(r.json.errors[0].message, /hash to .*not .*nothing was stored/);
       assert.ok(!existsSync(new Paths(cache.root).revisionsDir('fake.test/lib/x')));
       assert.ok(!existsSync(new Paths(cache.root).tagsDir('fake.test/lib/x')));
-    } finally {
-      await cache.close();
-      await fake.close();
-    }
+    });
   });
 
   test('a blob with wrong bytes: the client’s transfer is cut short of its length, and nothing is stored', async () => {
-    const fake = await startFakeUpstream();
-    const cache = await startDaemon({ serve: { upstream: [`fake.test=${fake.url}`] } });
-    try {
+    await withFakeCache({}, async (fake, cache) => {
       const m = image({ layers: ['the true layer'] });
       fake.add('lib/x', 'v1', m);
       const layer = m.blobs[1]!;
@@ -216,16 +222,11 @@ describe('pull-through from an upstream that lies or is slow', () => {
       await new Promise((r) => setTimeout(r, 100));
       assert.ok(!existsSync(new Paths(cache.root).blob(parseDigest(layer.digest))), 'the bad bytes are not stored');
       assert.ok(!existsSync(new Paths(cache.root).layer('fake.test/lib/x', parseDigest(layer.digest))));
-    } finally {
-      await cache.close();
-      await fake.close();
-    }
+    });
   });
 
   test('16 clients pulling one missing 64 MiB blob share one upstream GET, all verified, and one who leaves cancels nothing', async () => {
-    const fake = await startFakeUpstream();
-    const cache = await startDaemon({ serve: { upstream: [`fake.test=${fake.url}`] } });
-    try {
+    await withFakeCache({}, async (fake, cache) => {
       const big = Buffer.alloc(64 * 1024 * 1024);
       for (let i = 0; i < big.length; i += 4096) big.writeUInt32LE(i * 2654435761 >>> 0, i);
       const layer = blob(big);
@@ -252,10 +253,7 @@ describe('pull-through from an upstream that lies or is slow', () => {
       const gets = fake.requests.filter((r) => r === `GET /v2/lib/big/blobs/${layer.digest}`);
       assert.equal(gets.length, 1, fake.requests.join('\n'));
       assert.ok(existsSync(new Paths(cache.root).blob(parseDigest(layer.digest))));
-    } finally {
-      await cache.close();
-      await fake.close();
-    }
+    });
   });
 });
 
@@ -339,17 +337,12 @@ describe('pull-through auth and transport', () => {
   });
 
   test('--read-only serves what the cache holds and fetches nothing', async () => {
-    const fake = await startFakeUpstream();
-    const cache = await startDaemon({ serve: { upstream: [`fake.test=${fake.url}`], readOnly: true } });
-    try {
+    await withFakeCache({ readOnly: true }, async (fake, cache) => {
       fake.add('lib/x', 'v1', image({ layers: ['read-only'] }));
       const r = await new Client(cache.url).req('GET', '/v2/fake.test/lib/x/manifests/v1', { headers: ACCEPT });
       assert.equal(r.status, 404);
       assert.deepEqual(fake.requests, []);
-    } finally {
-      await cache.close();
-      await fake.close();
-    }
+    });
   });
 
   test('a daemon killed mid-fetch leaves no blob, and its next start removes the temp file', async () => {

@@ -64,11 +64,13 @@ export async function bigBlob(ctx: Context): Promise<Row[]> {
   }
 
   const group = `${mib} MiB blob`;
-  const ceiling = ctx.ceilings.loopbackDiscardMiBs;
-  // What Cairn's push can reach at best: the slowest of receiving, hashing, and writing new files O_DIRECT.
-  const bound = Math.min(ceiling, ctx.ceilings.sha256MiBs, ctx.ceilings.writeDirectNewMiBs ?? ctx.ceilings.writeFsyncNewMiBs);
+  const c = ctx.ceilings;
+  // On one thread a push receives, hashes and durably writes every byte, and those
+  // costs add: the serial ceiling is what a push can reach at best.
+  const durable = c.writeDirectNewMiBs ?? c.writeFsyncNewMiBs;
+  const serial = 1 / (1 / c.loopbackDiscardMiBs + 1 / c.sha256MiBs + 1 / durable);
   // What a pull can reach at best: the client hashes every byte on the same two cores.
-  const pullBound = ctx.ceilings.loopbackFileHashedMiBs;
+  const pullBound = c.loopbackFileHashedMiBs;
   const pct = (x: number, of: number) => `${((100 * x) / of).toFixed(0)}%`;
   const pushRow = (metric: string, xs: Record<Kind, number[]>) => {
     const cairn = median(xs.cairn);
@@ -80,10 +82,11 @@ export async function bigBlob(ctx: Context): Promise<Row[]> {
       cairn,
       distribution: median(xs.distribution),
       ratioTarget: 2,
-      extra: { text: `≥ 60% of discard ceiling (${(0.6 * ceiling).toFixed(0)})`, pass: cairn >= 0.6 * ceiling },
+      extra: { text: `≥ 80% of the serial ceiling (${(0.8 * serial).toFixed(0)})`, pass: cairn >= 0.8 * serial },
       note:
         `median of ${xs.cairn.length} [Cairn ${xs.cairn.map((x) => x.toFixed(0)).join(', ')}; Distribution ${xs.distribution.map((x) => x.toFixed(0)).join(', ')}]; ` +
-        `Cairn at ${((100 * cairn) / ceiling).toFixed(0)}% of the loopback-discard ceiling, ${((100 * cairn) / bound).toFixed(0)}% of min(loopback discard, sha256, O_DIRECT write of new files)`,
+        `Cairn at ${pct(cairn, serial)} of the serial ceiling 1/(1/discard + 1/sha256 + 1/durable write) = ${serial.toFixed(0)} MiB/s ` +
+        `(discard ${c.loopbackDiscardMiBs.toFixed(0)}, sha256 ${c.sha256MiBs.toFixed(0)}, durable write of new files ${durable.toFixed(0)})`,
     });
   };
   return [
@@ -91,12 +94,12 @@ export async function bigBlob(ctx: Context): Promise<Row[]> {
     pushRow(`push, chunked (${chunkBytes / MiB} MiB PATCHes)`, speeds.chunked),
     row({
       group,
-      metric: 'pull (client verifies digest)',
+      metric: 'warm pull (client verifies digest)',
       unit: 'MiB/s',
       better: 'higher',
       cairn: median(speeds.pull.cairn),
       distribution: median(speeds.pull.distribution),
-      ratioTarget: 1.2,
+      extra: { text: `≥ 90% of the hashing-client ceiling (${(0.9 * pullBound).toFixed(0)})`, pass: median(speeds.pull.cairn) >= 0.9 * pullBound },
       note:
         `median of ${speeds.pull.cairn.length} [Cairn ${speeds.pull.cairn.map((x) => x.toFixed(0)).join(', ')}; Distribution ${speeds.pull.distribution.map((x) => x.toFixed(0)).join(', ')}]; ` +
         `Cairn at ${pct(median(speeds.pull.cairn), pullBound)}, Distribution at ${pct(median(speeds.pull.distribution), pullBound)} of a bare Node server with the client hashing (${pullBound.toFixed(0)} MiB/s)`,

@@ -136,7 +136,7 @@ async function verifyKept(s: Server, digest: string): Promise<void> {
 }
 
 /** Runs a command, sampling its peak RSS and CPU time from /proc while it runs (CPU: the last sample, within 20 ms of the end). */
-function runChild(cmd: string, args: string[], keepStdout = true): Promise<{ code: number | null; stdout: string; stderr: string; peakMiB?: number; cpu?: number }> {
+export function runChild(cmd: string, args: string[], keepStdout = true): Promise<{ code: number | null; stdout: string; stderr: string; peakMiB?: number; cpu?: number }> {
   return new Promise((ok, fail) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

@@ -32,6 +32,13 @@ const SCENARIOS: Record<string, (ctx: Context) => Promise<Row[]>> = {
   gc: gcScenario, // last: it collects what the others pushed
 };
 
+// `--scale` is the scale bench (bench/scale.ts), with its own options and store: run apart.
+if (process.argv.includes('--scale')) {
+  process.argv.splice(process.argv.indexOf('--scale'), 1);
+  await import('./scale.js');
+  process.exit();
+}
+
 const argv = await yargs(hideBin(process.argv))
   .scriptName('npm run bench --')
   .option('quick', { type: 'boolean', default: false, describe: 'shrink every scenario (64 MiB blob, 2 s loads, 500 tags) for a smoke run' })
@@ -41,6 +48,7 @@ const argv = await yargs(hideBin(process.argv))
   .option('node-arg', { type: 'array', string: true, default: [], describe: 'a flag for the node that runs Cairn, e.g. --node-arg=--max-semi-space-size=8 (repeatable)' })
   .option('keep', { type: 'boolean', default: false, describe: 'keep the temp roots (their path is printed)' })
   .option('peer', { type: 'array', string: true, choices: ['2.8', '3'], describe: 'compare with these Distribution versions only (default: every one found)' })
+  .option('scale', { type: 'boolean', describe: 'run the scale bench instead (npm run bench -- --scale --help)' })
   .strict()
   .help()
   .parseAsync();

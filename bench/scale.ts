@@ -2,21 +2,26 @@
 // through the API of one fresh daemon: a repository of N tags at one revision, a tag
 // with N revisions in its history, and R small repositories pushed by 16 clients;
 // then times each listing's pages against the same listing of a 100-entry store, a
-// gc over it all (with its peak RSS), and the daemon's RSS. Prints each row with its
-// baseline and ratio. Sizes are options (100,000 by default; --quick: 5,000).
-import { spawn } from 'node:child_process';
+// gc over it all (with its peak RSS), and the daemon's RSS. The same tags and history
+// go to CNCF Distribution too, whose offline garbage-collect is the GC row's peer.
+// Prints each row with its baseline and ratio. Sizes are options (100,000 by
+// default; --quick: 5,000).
+import { execFileSync } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { type Client, expectStatus, median, pool, timed } from './http.js';
-import { blob, image, pushMonolithic, putManifest } from './images.js';
-import { CLI, peakRssOf, startCairn, tempBase } from './servers.js';
+import { type Blob, blob, image, pushMonolithic, putManifest } from './images.js';
+import { CLI, type Server, findPeers, peakRssOf, startCairn, startDistribution, tempBase } from './servers.js';
+import { runChild } from './gc.js';
 
 const argv = await yargs(hideBin(process.argv))
   .option('quick', { type: 'boolean', default: false, describe: '5,000 tags and history entries, 500 repositories' })
   .option('tags', { type: 'number', describe: 'tags in one repository (default 100000)' })
   .option('history', { type: 'number', describe: 'revisions in one tag’s history (default 100000)' })
   .option('repos', { type: 'number', describe: 'repositories pushed by 16 clients (default 10000)' })
+  .option('peer', { type: 'boolean', default: true, describe: 'build the tags and history in Distribution 2.8 too, for the GC row (--no-peer: Cairn alone)' })
+  .option('save-root', { type: 'string', describe: "copy Cairn's built root here before its gc (to profile gc again)" })
   .strict()
   .parseAsync();
 const N = { tags: argv.tags ?? (argv.quick ? 5000 : 100_000), history: argv.history ?? (argv.quick ? 5000 : 100_000), repos: argv.repos ?? (argv.quick ? 500 : 10_000) };
@@ -48,37 +53,46 @@ async function pages(c: Client, first: string): Promise<string[]> {
 
 const base = await tempBase();
 const server = await startCairn(base, { rootName: 'scale-root' });
+const peer = argv.peer ? findPeers(log).find((p) => p.label === '2.8') : undefined;
+const distribution = peer && (await startDistribution(base, peer));
 const c = server.client;
 const rows: { what: string; baseline: number; value: number; unit: string; target: string }[] = [];
+const tagName = (i: number) => `t${String(i).padStart(7, '0')}`;
+const layer = blob(Buffer.alloc(256, 1));
+const one = image([layer], 'scale-one');
+
+/** The GC row's content, the same on both registries: N tags at one revision, and one tag through N revisions. */
+async function buildGcContent(s: Server, putRate?: number[]): Promise<void> {
+  for (const repo of ['s/tags', 's/hist']) {
+    expectStatus(await pushMonolithic(s.client, repo, layer), 'layer', 201);
+    expectStatus(await pushMonolithic(s.client, repo, one.blobs[1]!), 'config', 201);
+  }
+  const tagsBuilt = await timed(() => pool(Array.from({ length: N.tags }, (_, i) => tagName(i)), 8, (t) => putManifest(s.client, 's/tags', t, one.manifest)));
+  log(`  ${s.kind}: ${(N.tags / tagsBuilt.seconds).toFixed(0)} tag PUTs/s`);
+  await buildHistory(s.client, 's/hist', N.history, putRate);
+}
+
+/** `n` revisions of repo:latest: configs pushed 16 at a time, a thousand at once, then the manifests in order. */
+async function buildHistory(client: Client, repo: string, n: number, rate?: number[]): Promise<void> {
+  for (let from = 0; from < n; from += 1000) {
+    const images = Array.from({ length: Math.min(1000, n - from) }, (_, i) => image([layer], `${repo}-${from + i}`));
+    await pool(images, 16, async (img) => expectStatus(await pushMonolithic(client, repo, img.blobs[1] as Blob), 'config', 201));
+    const t0 = process.hrtime.bigint();
+    for (const img of images) await putManifest(client, repo, 'latest', img.manifest);
+    if (images.length === 1000) rate?.push(1000 / (Number(process.hrtime.bigint() - t0) / 1e9));
+  }
+}
+
 try {
-  const layer = blob(Buffer.alloc(256, 1));
-  const one = image([layer], 'scale-one');
-  for (const repo of ['s/tags', 's/small', 's/hist', 's/hist100']) {
+  for (const repo of ['s/small', 's/hist100']) {
     expectStatus(await pushMonolithic(c, repo, layer), 'layer', 201);
     expectStatus(await pushMonolithic(c, repo, one.blobs[1]!), 'config', 201);
   }
-  log(`${N.tags} tags at one revision…`);
-  const tagsBuilt = await timed(() => pool(Array.from({ length: N.tags }, (_, i) => `t${String(i).padStart(7, '0')}`), 8, (t) => putManifest(c, 's/tags', t, one.manifest)));
-  await pool(Array.from({ length: 100 }, (_, i) => `t${String(i).padStart(7, '0')}`), 8, (t) => putManifest(c, 's/small', t, one.manifest));
-  log(`  ${(N.tags / tagsBuilt.seconds).toFixed(0)} tag PUTs/s`);
-
-  log(`${N.history} revisions of one tag…`);
+  log(`${N.tags} tags at one revision, ${N.history} revisions of one tag…`);
   const putRate: number[] = [];
-  const build = async (repo: string, n: number, rate?: number[]) => {
-    let t0 = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) {
-      const img = image([layer], `${repo}-${i}`);
-      expectStatus(await pushMonolithic(c, repo, img.blobs[1]!), 'config', 201);
-      await putManifest(c, repo, 'latest', img.manifest);
-      if (rate && (i + 1) % 1000 === 0) {
-        const now = process.hrtime.bigint();
-        rate.push(1000 / (Number(now - t0) / 1e9));
-        t0 = now;
-      }
-    }
-  };
-  await build('s/hist', N.history, putRate);
-  await build('s/hist100', 100);
+  await buildGcContent(server, putRate);
+  await pool(Array.from({ length: 100 }, (_, i) => tagName(i)), 8, (t) => putManifest(c, 's/small', t, one.manifest));
+  await buildHistory(c, 's/hist100', 100);
 
   log('listing pages…');
   const small = await getMs(c, '/v2/s/small/tags/list?n=100');
@@ -105,27 +119,29 @@ try {
   rows.push({ what: `${N.repos} repositories pushed (2 blobs + 1 manifest, 16 clients)`, baseline: 68, value: N.repos / repoPush.seconds, unit: 'repos/s', target: '≥ 2× 68 (the figure measured before)' });
   rows.push({ what: 'daemon RSS after all of it', baseline: 150, value: peakRssOf(server.pid()) ?? NaN, unit: 'MiB (peak)', target: '≤ 150 MiB' });
 
+  if (argv['save-root']) {
+    await rm(argv['save-root'], { recursive: true, force: true });
+    execFileSync('cp', ['-a', server.root, argv['save-root']]);
+  }
   log('gc…');
-  const gc = await timed(
-    () =>
-      new Promise<number>((ok, fail) => {
-        const child = spawn(process.execPath, [CLI, 'gc', '--root', server.root, '--grace', '0s', '--json'], { stdio: ['ignore', 'ignore', 'pipe'] });
-        let peak = 0;
-        const timer = setInterval(() => (peak = Math.max(peak, peakRssOf(child.pid!) ?? 0)), 200);
-        let stderr = '';
-        child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-        child.once('exit', (code) => {
-          clearInterval(timer);
-          if (code === 0) ok(peak);
-          else fail(new Error(`cairn gc exited ${code}: ${stderr}`));
-        });
-      }),
-  );
-  rows.push({ what: `cairn gc --grace 0s over ${N.history} revisions of one tag and ${N.tags} tags`, baseline: 30, value: gc.seconds, unit: 's', target: '≤ 30 s' });
-  rows.push({ what: 'its peak RSS', baseline: 0, value: gc.value, unit: 'MiB', target: 'reported' });
+  const gc = await timed(() => runChild(process.execPath, [CLI, 'gc', '--root', server.root, '--grace', '0s', '--json'], false));
+  if (gc.value.code !== 0) throw new Error(`cairn gc exited ${gc.value.code}: ${gc.value.stderr}`);
+  let peerGc: typeof gc | undefined;
+  if (distribution) {
+    log(`the same tags and history in Distribution ${peer!.label}…`);
+    await buildGcContent(distribution);
+    await distribution.stop(); // its garbage-collect runs offline
+    peerGc = await timed(() => runChild(distribution.binary!, ['garbage-collect', '--delete-untagged', distribution.config!], false));
+    if (peerGc.value.code !== 0) throw new Error(`garbage-collect exited ${peerGc.value.code}: ${peerGc.value.stderr.slice(-2000)}`);
+  }
+  const gcWhat = `gc over ${N.history} revisions of one tag and ${N.tags} tags`;
+  rows.push({ what: `cairn ${gcWhat}, --grace 0s`, baseline: 30, value: gc.seconds, unit: 's', target: '≤ 30 s' });
+  if (peerGc) rows.push({ what: `the same, against garbage-collect --delete-untagged (Distribution ${peer!.label}, offline)`, baseline: peerGc.seconds, value: gc.seconds, unit: 's', target: '≤ 0.5×' });
+  rows.push({ what: 'cairn gc peak RSS', baseline: peerGc?.value.peakMiB ?? 0, value: gc.value.peakMiB ?? NaN, unit: 'MiB', target: peerGc ? 'reported (baseline: garbage-collect)' : 'reported' });
 } finally {
   c.close();
   await server.stop();
+  await distribution?.stop();
   await rm(base, { recursive: true, force: true });
 }
 

@@ -4,8 +4,9 @@
 // with the one recorded here to notice that the daemon used it since.
 import { compareStrings, listBlobsSync, listDigestsSync, listTagsSync, listUploadsSync, walkNamesSync } from '../shared/tree.js';
 import { type Paths, tagFolder } from '../shared/paths.js';
-import { digestString, isDigest, parseDigest } from '../shared/reference.js';
-import { Pacer, pathExistsSync, readTextSyncOrUndefined, readWithStatsSync, statSyncOrUndefined, treeStatsSync } from '../shared/syncfs.js';
+import { type Digest, digestString, isDigest, parseDigest } from '../shared/reference.js';
+import { pathExistsSync, readTextSyncOrUndefined, readWithStatsSync, statSyncOrUndefined, treeStatsSync } from '../shared/syncfs.js';
+import { TreeReader } from './reader.js';
 import { type ManifestRefs, manifestRefs } from './manifestrefs.js';
 
 export interface RevisionInfo {
@@ -82,30 +83,64 @@ export interface Snapshot {
   signatures: SignatureFolderInfo[];
 }
 
+/**
+ * File reads in flight during the mark. A scheduled GC mostly finds the tree out of
+ * the page cache, where each small file is a wait on the disk: overlapped, those
+ * waits no longer add up (the gc process has 16 pool threads, see cairn.cts).
+ */
+const READS = 32;
+/** Repositories read at once: most hold a few files each, too few to overlap on their own. */
+const REPOSITORIES = 4;
+
+/**
+ * One string per distinct digest and media type: the same digest appears as a
+ * revision, a history entry, a manifest's reference, a layer link and a blob, and a
+ * big tree holds hundreds of thousands of them.
+ */
+type Intern = (s: string) => string;
+
+function interner(): Intern {
+  const held = new Map<string, string>();
+  return (s) => {
+    const had = held.get(s);
+    if (had !== undefined) return had;
+    held.set(s, s);
+    return s;
+  };
+}
+
+/** What every read of one mark shares. */
+interface Mark {
+  intern: Intern;
+  reader: TreeReader;
+}
+
 export async function takeSnapshot(paths: Paths, onRepository?: (done: number, total: number) => void): Promise<Snapshot> {
-  // Sync reads (see shared/syncfs.ts): the tree is many small files, and the GC runs
-  // in a process of its own; the pacer still lets signals and the progress bar in.
-  const pace = new Pacer();
-  const names = walkNamesSync(paths).repositories;
-  const repositories: RepositoryInfo[] = [];
-  for (const name of names) {
-    repositories.push(await readRepository(paths, name, pace));
-    onRepository?.(repositories.length, names.length);
-  }
-  const manifests = new Map<string, ManifestRefs>();
-  for (const repo of repositories) {
-    for (const r of repo.revisions.values()) {
-      if (manifests.has(r.digest)) continue;
-      manifests.set(r.digest, readManifest(paths, r));
-      await pace.tick();
-    }
-  }
+  const intern = interner();
+  const mark: Mark = { intern, reader: new TreeReader() };
+  const id = (d: Digest) => intern(digestString(d));
+  // A folder with only uploads or layer links (blobs pushed, no manifest yet) is no
+  // repository to a client, but its links and stale uploads are the GC's to judge.
+  const walked = walkNamesSync(paths);
+  const pushedInto = walked.others.filter((n) => pathExistsSync(paths.layersDir(n)) || pathExistsSync(paths.uploadsDir(n)));
+  const names = [...walked.repositories, ...pushedInto].sort(compareStrings);
+  let done = 0;
+  const repositories = await mark.reader.map(names, async (name) => {
+      const repo = await readRepository(paths, name, mark);
+      onRepository?.(++done, names.length);
+      return repo;
+    }, REPOSITORIES);
+  const unread = new Map<string, RevisionInfo>();
+  for (const repo of repositories) for (const r of repo.revisions.values()) if (!unread.has(r.digest)) unread.set(r.digest, r);
+  const refs = await mark.reader.map(unread.values(), async (r) => internRefs(refsOf((await mark.reader.read(paths.blob(parseDigest(r.digest))))?.data, r.mediaType), intern), READS);
+  const manifests = new Map([...unread.keys()].map((d, i) => [d, refs[i]!]));
   const blobs = new Map<string, BlobInfo>();
-  for (const d of listBlobsSync(paths)) {
-    const st = statSyncOrUndefined(paths.blob(d));
-    if (st) blobs.set(digestString(d), { digest: digestString(d), size: st.size, mtimeMs: st.mtimeMs });
-    await pace.tick();
-  }
+  const blobList = listBlobsSync(paths);
+  const blobStats = await mark.reader.map(blobList, (d) => mark.reader.stat(paths.blob(d)), READS);
+  blobList.forEach((d, i) => {
+    const st = blobStats[i];
+    if (st) blobs.set(id(d), { digest: id(d), size: st.size, mtimeMs: st.mtimeMs });
+  });
   const signatures: SignatureFolderInfo[] = [];
   for (const payload of listDigestsSync(paths.signaturesDir())) {
     const { bytes, mtimeMs } = treeStatsSync(paths.signaturesOf(payload));
@@ -114,30 +149,29 @@ export async function takeSnapshot(paths: Paths, onRepository?: (done: number, t
   return { repositories, manifests: sortedMap(manifests), blobs, signatures };
 }
 
-async function readRepository(paths: Paths, name: string, pace: Pacer): Promise<RepositoryInfo> {
+async function readRepository(paths: Paths, name: string, mark: Mark): Promise<RepositoryInfo> {
+  const { intern, reader } = mark;
+  const id = (d: Digest) => intern(digestString(d));
   const revisions = new Map<string, RevisionInfo>();
-  for (const d of listDigestsSync(paths.revisionsDir(name))) {
-    const link = readWithStatsSync(paths.revision(name, d));
-    if (link) revisions.set(digestString(d), { digest: digestString(d), mediaType: link.data.toString('utf8').trim(), mtimeMs: link.stats.mtimeMs });
-    await pace.tick();
-  }
-  const tags: TagInfo[] = [];
-  for (const tag of listTagsSync(paths, name)) {
-    tags.push(readTag(paths, name, tag));
-    await pace.tick();
-  }
+  const revisionList = listDigestsSync(paths.revisionsDir(name));
+  const links = await reader.map(revisionList, (d) => reader.read(paths.revision(name, d)), READS);
+  revisionList.forEach((d, i) => {
+    const link = links[i];
+    if (link) revisions.set(id(d), { digest: id(d), mediaType: intern(link.data.toString('utf8').trim()), mtimeMs: link.stats.mtimeMs });
+  });
+  const tags = await reader.map(listTagsSync(paths, name), (tag) => readTag(paths, name, tag, mark), READS);
   const layers = new Map<string, LinkInfo>();
-  for (const d of listDigestsSync(paths.layersDir(name))) {
-    const st = statSyncOrUndefined(paths.layer(name, d));
-    if (st) layers.set(digestString(d), { digest: digestString(d), mtimeMs: st.mtimeMs });
-    await pace.tick();
-  }
+  const layerList = listDigestsSync(paths.layersDir(name));
+  const layerStats = await reader.map(layerList, (d) => reader.stat(paths.layer(name, d)), READS);
+  layerList.forEach((d, i) => {
+    const st = layerStats[i];
+    if (st) layers.set(id(d), { digest: id(d), mtimeMs: st.mtimeMs });
+  });
   const referrers: ReferrerLinkInfo[] = [];
   for (const subject of listDigestsSync(paths.referrersDir(name))) {
     for (const d of listDigestsSync(paths.referrersOf(name, subject))) {
       const st = statSyncOrUndefined(paths.referrer(name, subject, d));
       if (st) referrers.push({ subject: digestString(subject), digest: digestString(d), mtimeMs: st.mtimeMs });
-      await pace.tick();
     }
   }
   const uploads: UploadInfo[] = [];
@@ -158,19 +192,20 @@ async function readRepository(paths: Paths, name: string, pace: Pacer): Promise<
 }
 
 /** One tag: `current`, and its history newest first (content and mtime from one open each). */
-function readTag(paths: Paths, name: string, tag: string): TagInfo {
+async function readTag(paths: Paths, name: string, tag: string, { intern, reader }: Mark): Promise<TagInfo> {
   const files = tagFolder(paths.tag(name, tag));
-  const read = readWithStatsSync(files.current);
+  const read = await reader.read(files.current);
   const text = read?.data.toString('utf8').trim();
-  const current = text && isDigest(text) ? text : undefined;
+  const current = text && isDigest(text) ? intern(text) : undefined;
   const currentMtimeMs = read?.stats.mtimeMs ?? 0;
-  const listed = listDigestsSync(files.index);
+  const listed = await reader.list(files.index);
   if (listed.length === 1 && current === digestString(listed[0]!)) return { tag, current, currentMtimeMs, history: [] };
+  const entryReads = await reader.map(listed, (d) => reader.read(files.entry(d)), READS);
   const entries: (HistoryInfo & { hex: string })[] = [];
-  for (const d of listed) {
-    const entry = readWithStatsSync(files.entry(d));
-    if (entry) entries.push({ digest: digestString(d), hex: d.hex, taggedAt: entry.data.toString('utf8').trim(), mtimeMs: entry.stats.mtimeMs });
-  }
+  listed.forEach((d, i) => {
+    const entry = entryReads[i];
+    if (entry) entries.push({ digest: intern(digestString(d)), hex: d.hex, taggedAt: entry.data.toString('utf8').trim(), mtimeMs: entry.stats.mtimeMs });
+  });
   // The order of Tree.tagHistory: newest first, ties by digest.
   entries.sort((a, b) => compareStrings(b.taggedAt, a.taggedAt) || compareStrings(a.hex, b.hex));
   const history = entries.map(({ digest, taggedAt, mtimeMs }) => ({ digest, taggedAt, mtimeMs }));
@@ -182,9 +217,15 @@ function sortedMap<V>(m: Map<string, V>): Map<string, V> {
   return new Map([...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-/** A revision's manifest references, read now (sync): the mark's, and the sweep's rescan of revisions linked since. */
+/** A revision's manifest references, read now (sync): the sweep's rescan of revisions linked since the mark. */
 export function readManifest(paths: Paths, r: Pick<RevisionInfo, 'digest' | 'mediaType'>): ManifestRefs {
-  const body = readWithStatsSync(paths.blob(parseDigest(r.digest)))?.data;
-  if (!body) return { blobs: [], children: [], error: 'manifest blob is missing' };
-  return manifestRefs(body, r.mediaType);
+  return refsOf(readWithStatsSync(paths.blob(parseDigest(r.digest)))?.data, r.mediaType);
+}
+
+function internRefs(refs: ManifestRefs, intern: Intern): ManifestRefs {
+  return { ...refs, blobs: refs.blobs.map(intern), children: refs.children.map(intern), ...(refs.subject && { subject: intern(refs.subject) }) };
+}
+
+function refsOf(body: Buffer | undefined, mediaType: string): ManifestRefs {
+  return body ? manifestRefs(body, mediaType) : { blobs: [], children: [], error: 'manifest blob is missing' };
 }

@@ -13,7 +13,7 @@
 // (durability().changesWait false) a touch only edits memory and runs inline too. The
 // price of the inline reads: on a filesystem whose metadata reads are slow (NFS) they
 // hold the loop. (Measurements: bench/TRIED.md, "small calls inline".)
-import { close, closeSync, constants, fdatasync, fsync, open, openSync, promises as fs, utimesSync, write, writev } from 'node:fs';
+import { type Stats, close, closeSync, constants, fdatasync, fstatSync, fsync, open, openSync, promises as fs, read, stat, utimesSync, write, writev } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { durability } from './durability.js';
@@ -29,6 +29,8 @@ export const writevFd = promisify(writev);
 export const fsyncFd = promisify(fsync);
 export const fdatasyncFd = promisify(fdatasync);
 export const closeFd = promisify(close);
+const readFd = promisify(read);
+const statPath = promisify(stat);
 
 /** Opens `p` (inline: no journal), fsyncs it through the pool, closes it. */
 async function syncOpened(p: string, flags: number | string): Promise<void> {
@@ -218,6 +220,39 @@ export async function createFile(p: string, data: string | Uint8Array = '', opts
 }
 
 /**
+ * Writes `data` to `file` unless it exists, durably: a finished temp file (mode
+ * `mode`) is linked into place, so two processes racing on one root agree on
+ * whichever landed first, and a reader never sees it half written. Returns what
+ * `file` holds afterwards.
+ */
+export async function createOnce(tmpDir: string, file: string, data: Uint8Array, mode: number): Promise<Buffer> {
+  try {
+    return await fs.readFile(file);
+  } catch (err) {
+    if (!isCode(err, 'ENOENT')) throw err;
+  }
+  await mkdirp(dirname(file), 0o700);
+  await mkdirp(tmpDir);
+  const tmp = tempPath(tmpDir);
+  try {
+    const fd = await openFd(tmp, CREATE, mode);
+    try {
+      for (let done = 0; done < data.length; ) done += (await writeFd(fd, data, done, data.length - done)).bytesWritten;
+      await fsyncFd(fd);
+    } finally {
+      closeSync(fd);
+    }
+    await fs.link(tmp, file);
+    await fsyncDir(dirname(file));
+  } catch (err) {
+    if (!isCode(err, 'EEXIST')) throw err;
+  } finally {
+    await fs.rm(tmp, { force: true });
+  }
+  return fs.readFile(file);
+}
+
+/**
  * Creates an empty marker file (a link) if absent; true when it did. An empty file is
  * complete the moment it exists; its folder is the caller's to fsync (with what else
  * it wrote there, or, where mayDefer allows, with a later write).
@@ -237,6 +272,45 @@ export async function ensureLink(dest: string): Promise<boolean> {
 export async function readOrUndefined(p: string): Promise<Buffer | undefined> {
   try {
     return await retryStaleAsync(() => fs.readFile(p));
+  } catch (err) {
+    if (absent(err)) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * syncfs.readWithStatsSync through the thread pool: for a walk that reads many files
+ * at once, so that their waits on a cold disk overlap (the GC's mark).
+ */
+export async function readWithStats(p: string): Promise<{ data: Buffer; stats: Stats } | undefined> {
+  return retryStaleAsync(async () => {
+    let fd: number;
+    try {
+      fd = await openFd(p, 'r');
+    } catch (err) {
+      if (absent(err)) return undefined;
+      throw err;
+    }
+    try {
+      const stats = fstatSync(fd); // the open read the inode: inline
+      const data = Buffer.allocUnsafe(stats.size);
+      let n = 0;
+      while (n < data.length) {
+        const got = (await readFd(fd, data, n, data.length - n, null)).bytesRead;
+        if (got === 0) break;
+        n += got;
+      }
+      return { data: n === data.length ? data : data.subarray(0, n), stats };
+    } finally {
+      closeSync(fd);
+    }
+  });
+}
+
+/** A stat through the thread pool, undefined when absent (see readWithStats). */
+export async function statOrUndefined(p: string): Promise<Stats | undefined> {
+  try {
+    return await retryStaleAsync(() => statPath(p));
   } catch (err) {
     if (absent(err)) return undefined;
     throw err;

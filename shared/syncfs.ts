@@ -1,7 +1,8 @@
 // Synchronous reads, and the errno tests every file helper uses. On a tree in the
 // page cache one sync call costs a few microseconds, while an async one adds a
 // thread-pool round trip, an eventfd wake-up and a promise. The GC (a process of its
-// own) walks the tree with these, since those round trips were most of its time. The
+// own) walks the tree with these, since those round trips were most of its time (its
+// mark goes through the pool only while the tree is out of the page cache: gc/reader.ts). The
 // daemon, whose event loop serves every request, uses only the single small reads
 // (a stat, a link file of a few bytes) and walks folders async; each is named Sync,
 // so no caller mistakes it for a call that yields. A missing path (ENOENT, ENOTDIR)

@@ -112,6 +112,9 @@ suite('cairn gc', () => {
     assert.ok(!(await blobExists(orphan.digest)), 'the aged orphan is gone');
     assert.ok(run.report.removed.some((i: any) => i.kind === 'blob' && i.digest === orphan.digest && i.bytes === orphan.size));
     assert.equal((await client.req('HEAD', `/v2/orphans/blobs/${orphan.digest}`)).status, 404);
+    // 'orphans' holds only layer links (no manifest ever came): its link goes with the blob, none is left dangling.
+    assert.ok(run.report.removed.some((i: any) => i.kind === 'layer-link' && i.repository === 'orphans' && i.digest === orphan.digest));
+    assert.equal(await stat(paths.layer('orphans', parseDigest(orphan.digest))).catch(() => undefined), undefined);
   });
 
   test('a tag pushed 5 times keeps its current revision by default, the newest 3 with --keep-history 3, and keep-listed ones', async () => {
@@ -189,6 +192,7 @@ suite('cairn gc', () => {
     await client.pushBlob(name, blob(`dry orphan ${Math.random()}`));
     const upload = await client.req('POST', `/v2/${name}/blobs/uploads/`);
     assert.equal(upload.status, 202);
+    assert.equal((await client.req('PATCH', upload.headers.get('location')!, { body: Buffer.from('stale bytes') })).status, 202); // its folder comes with its first bytes
     // An orphaned signature folder: its payload blob does not exist.
     const payload = parseDigest(sha256(`no such payload ${Math.random()}`));
     await mkdir(paths.signaturesOf(payload), { recursive: true });

@@ -83,6 +83,7 @@ export async function serve(opts: ServeOptions, logger: Logger = createLogger(op
   const upstreams = opts.upstream?.length || opts.upstreams ? (await import('./pullthrough/config.js')).loadUpstreams(opts.upstream, opts.upstreams) : undefined;
   const { app, registry, notifier, pullThrough } = createApp({ root, logger, auth, readOnly: opts.readOnly, maxUploads: opts.maxUploads, notify, fsync: opts.fsync, upstreams });
   const { removedTemps } = await prepareRoot(registry.paths);
+  if (!opts.readOnly) await registry.uploads.prepare();
   if (!opts.tlsCert !== !opts.tlsKey) throw new Error('--tls-cert and --tls-key go together');
   const tls = opts.tlsCert ? { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey!) } : undefined;
   const timeouts = serverTimeouts(opts, logger);

@@ -12,7 +12,7 @@
 //       _tags/<tag>/log                            the moves in order, one `<ISO time> <digest>` a line (an index of index/)
 //       _layers/<alg>/<hex>                        blobs this repository may serve (empty link)
 //       _referrers/<alg>/<subject hex>/<alg>/<hex> manifests whose `subject` is that digest
-//       _uploads/<uuid>/{data,state}               an upload in progress
+//       _uploads/<uuid>/{data,state}               an upload that has received bytes (an empty folder: a cancelled one)
 //       _upstream                                  in a pull-through repository: where it is filled from (JSON: url, name)
 //     signatures/<alg>/<payload hex>/<id>          detached schema1 JWS signatures
 //     tmp/<host>-<pid>-<uuid>                      temp files for atomic rename (<host>: 8 hex of the host name's hash)
@@ -23,6 +23,7 @@
 //     auth/token-key.jwk                           the daemon's ES256 token-signing key (private JWK, mode 0600)
 //     tmp/<host>-<pid>-<uuid>/<alg>-<hex>          a bundle being imported: verified blobs waiting to be adopted
 //     gc-last.json                                 figures of the last `cairn gc` run (for /metrics)
+//     upload-key                                   the key upload ids are signed with (32 bytes, mode 0600)
 //     events/endpoints.json                        the notify endpoints a daemon serves with (so `cairn gc` queues too)
 //     events/pending/<endpoint>/<id>.json          an event not yet delivered to that endpoint (ids sort in order)
 //     events/failed/<endpoint>/<id>.json           an event the endpoint refused for good, with the reason
@@ -167,6 +168,9 @@ export class Paths {
     return join(this.root, 'auth');
   }
   /** The private JWK that signs tokens in `--auth token` mode, unless `--token-key` names another. */
+  uploadKey(): string {
+    return join(this.root, 'upload-key');
+  }
   tokenKey(): string {
     return join(this.authDir(), 'token-key.jwk');
   }

@@ -1,14 +1,18 @@
-// Blob uploads in progress. Their bytes and state live on disk under the
-// repository's _uploads/, so an upload survives a restart and can be resumed by
-// any daemon on the root; the running hash is only an in-memory shortcut that is
-// rebuilt from the data file whenever it is missing or stale.
-import { createHash, randomUUID, type Hash } from 'node:crypto';
+// Blob uploads in progress. Starting one writes nothing: its id proves that a daemon
+// on this root issued it for this repository (uploadids.ts). Its first bytes make
+// its folder under the repository's _uploads/, where bytes and state live on disk,
+// so an upload survives a restart and can be resumed by any daemon on the root; a
+// body that completes a session with no bytes yet goes straight to the blob store.
+// A cancelled session keeps its folder, emptied, so that its id stays refused (the
+// GC removes it after --upload-ttl). The running hash is only an in-memory shortcut
+// that is rebuilt from the data file whenever it is missing or stale.
+import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sameDigest } from '../shared/digest.js';
 import { RegistryError, UploadOffsetError } from '../shared/errors.js';
+import { Readable } from 'node:stream';
 import { createFile, fsyncNewFolders, makeFolder, removeFile, removeTree } from '../shared/fsx.js';
 import { isCode, statSyncOrUndefined } from '../shared/syncfs.js';
 import type { Paths } from '../shared/paths.js';
@@ -17,6 +21,11 @@ import { type Digest, digestString } from '../shared/reference.js';
 import type { BlobStore } from './blobs.js';
 import type { Repositories } from './repository.js';
 import { HashingFileSink } from './sink.js';
+import { UploadIds } from './uploadids.js';
+import { Lru } from './cache.js';
+
+/** Completed ids this process remembers, so that they are refused again (a signed id proves it was issued, not that it is open). */
+const ENDED_IDS = 10_000;
 
 interface Session {
   hash: Hash;
@@ -40,39 +49,49 @@ export class UploadStore {
   readonly blobs: BlobStore;
   readonly repos: Repositories;
   private readonly sessions = new Map<string, Session>();
+  private readonly ids: UploadIds;
+  private readonly ended = new Lru<true>(ENDED_IDS);
 
   constructor(paths: Paths, blobs: BlobStore, repos: Repositories) {
     this.paths = paths;
     this.blobs = blobs;
     this.repos = repos;
+    this.ids = new UploadIds(paths);
   }
 
-  /**
-   * Starts an upload: its folder, an empty data file and the state (what the GC
-   * reports). Nothing is fsynced here: the session holds no bytes yet, and the fsync
-   * of its first chunk (HashingFileSink) is what makes the folder's creation durable
-   * with it, on ext4 (with or without a journal) and xfs; elsewhere append() syncs
-   * the folder after that chunk. A crash before that
-   * chunk can lose the empty session; the client's next request then gets
-   * BLOB_UPLOAD_UNKNOWN and starts over, which every client does. The folders above
-   * it (a new repository's) stay, so they are made durable where that takes fsyncs.
-   */
   /** A monolithic upload (POST `?digest=`): the body is the blob, stored and linked into `name` at once. */
   async putWhole(name: string, src: Readable, digest: Digest, signal?: AbortSignal): Promise<Digest> {
     const got = await this.blobs.ingest(src, digest, signal, (d) => this.repos.linkLayer(name, d, { sync: false }));
     return got.digest;
   }
 
+  /** Run at start-up: see UploadIds.prepare. */
+  async prepare(): Promise<void> {
+    await this.ids.prepare();
+  }
+
+  /** Starts an upload: only its id, which any daemon on the root can check. */
   async create(name: string): Promise<string> {
-    const id = randomUUID();
+    return this.ids.issue(name);
+  }
+
+  /**
+   * Makes the folder of a session whose first bytes arrive: an empty data file and
+   * the state (what the GC reports). Nothing is fsynced here: the fsync of the chunk
+   * (HashingFileSink) is what makes the folder's creation durable with it, on ext4
+   * (with or without a journal) and xfs; elsewhere append() syncs the folder after
+   * that chunk. A crash before then loses only bytes nobody acknowledged. The
+   * folders above it (a new repository's) stay, so they are made durable where
+   * that takes fsyncs. Another daemon may have made it a moment ago: then its files stand.
+   */
+  private async open(name: string, id: string): Promise<void> {
     await makeFolder(this.paths.upload(name, id), { nameLater: true });
     const state: UploadState = { name, startedAt: new Date().toISOString(), ...thisProcess() };
-    // O_EXCL creates in a folder nobody else knows yet; a torn state file only loses the report's start time.
+    // O_EXCL: whoever made the folder first wrote these; a torn state file only loses the report's start time.
     await Promise.all([
-      createFile(this.paths.uploadData(name, id)),
-      createFile(this.paths.uploadState(name, id), JSON.stringify(state)),
+      createFile(this.paths.uploadData(name, id)).catch(ignoreExists),
+      createFile(this.paths.uploadState(name, id), JSON.stringify(state)).catch(ignoreExists),
     ]);
-    return id;
   }
 
   /**
@@ -86,9 +105,19 @@ export class UploadStore {
   }
 
   private async size(name: string, id: string): Promise<number> {
+    return this.bytesHeld(name, id) ?? 0;
+  }
+
+  /**
+   * The bytes an upload's data file holds; undefined for a session issued here that
+   * has none yet (no folder); BLOB_UPLOAD_UNKNOWN for an id never issued for `name`,
+   * cancelled (its folder is empty) or completed.
+   */
+  private bytesHeld(name: string, id: string): number | undefined {
     const st = statSyncOrUndefined(this.paths.uploadData(name, id));
-    if (!st) throw unknownUpload(id);
-    return st.size;
+    if (st) return st.size;
+    if (this.ended.get(id) || statSyncOrUndefined(this.paths.upload(name, id)) || !this.ids.issued(name, id)) throw unknownUpload(id);
+    return undefined;
   }
 
   /**
@@ -101,6 +130,7 @@ export class UploadStore {
     return this.exclusive(name, id, async (session) => {
       if (start !== undefined && start !== session.offset) throw rangeError(session.offset, `chunk starts at ${start}`);
       const first = session.offset === 0;
+      if (this.bytesHeld(name, id) === undefined) await this.open(name, id);
       await this.write(name, id, session, src, signal, 'keep');
       // The first bytes make the session worth keeping: where new folders do not follow
       // their files' fsyncs (shared/durability.ts), its folder and its name are synced.
@@ -120,6 +150,12 @@ export class UploadStore {
   async complete(name: string, id: string, digest: Digest, src?: Readable, start?: number, signal?: AbortSignal): Promise<number> {
     return this.exclusive(name, id, async (session) => {
       if (start !== undefined && start !== session.offset) throw rangeError(session.offset, `chunk starts at ${start}`);
+      if (this.bytesHeld(name, id) === undefined) {
+        // No bytes before this request: the body is the whole blob, stored as a monolithic upload is.
+        const got = await this.blobs.ingest(src ?? Readable.from([]), digest, signal, (d) => this.repos.linkLayer(name, d, { sync: false }));
+        this.end(id);
+        return got.size;
+      }
       const before = { offset: session.offset, hash: session.hash.copy() };
       if (src) await this.write(name, id, session, src, signal, 'roll back'); // a final chunk is whole or nothing
       const data = this.paths.uploadData(name, id);
@@ -143,17 +179,25 @@ export class UploadStore {
     });
   }
 
+  /** Cancels an upload: its folder stays, empty, so every daemon refuses its id from now on. */
   async cancel(name: string, id: string): Promise<void> {
     await this.offset(name, id);
-    await this.remove(name, id);
+    this.end(id);
+    await makeFolder(this.paths.upload(name, id));
+    await Promise.all([removeFile(this.paths.uploadData(name, id)), removeFile(this.paths.uploadState(name, id))]);
+  }
+
+  private end(id: string): void {
+    this.sessions.delete(id);
+    this.ended.set(id, true);
   }
 
   /**
-   * Removes an upload's folder: its two known files (the data only if it was not
-   * moved into the blob store), then the folder (the whole tree only if more is there).
+   * Removes a completed upload's folder: its two known files (the data only if it was
+   * not moved into the blob store), then the folder (the whole tree only if more is there).
    */
   private async remove(name: string, id: string, opts: { dataMoved?: boolean } = {}): Promise<void> {
-    this.sessions.delete(id);
+    this.end(id);
     const dir = this.paths.upload(name, id);
     await Promise.all([opts.dataMoved ? undefined : removeFile(this.paths.uploadData(name, id)), removeFile(this.paths.uploadState(name, id))]);
     try {
@@ -216,6 +260,10 @@ async function hashFile(file: string, algorithm: 'sha256' | 'sha512'): Promise<H
   const hash = createHash(algorithm);
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return hash;
+}
+
+function ignoreExists(err: unknown): void {
+  if (!isCode(err, 'EEXIST')) throw err;
 }
 
 function unknownUpload(id: string): RegistryError {

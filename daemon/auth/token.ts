@@ -3,8 +3,7 @@
 // verified for signature, exp, nbf, aud (the service) and iss. Tokens of an outside
 // issuer are accepted when its public keys are given as a JWKS file.
 import { randomUUID } from 'node:crypto';
-import { constants, promises as fs } from 'node:fs';
-import { dirname } from 'node:path';
+import { promises as fs } from 'node:fs';
 import {
   type CryptoKey,
   type JSONWebKeySet,
@@ -20,7 +19,7 @@ import {
   importPKCS8,
   jwtVerify,
 } from 'jose';
-import { fsyncDir, mkdirp, tempPath } from '../../shared/fsx.js';
+import { createOnce } from '../../shared/fsx.js';
 import { isCode } from '../../shared/syncfs.js';
 import type { AccessEntry } from './scope.js';
 
@@ -118,35 +117,15 @@ function checkKey(jwk: JWK, where: string): JWK {
   return { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y, d: jwk.d };
 }
 
-/**
- * The key under the root, generated on first start. Created with O_EXCL semantics
- * (link of a finished temp file), so two daemons starting on one root agree on one key.
- */
+/** The key under the root, generated on first start; two daemons starting on one root agree on one key (fsx.createOnce). */
 async function loadOrCreateKey(file: string, tmpDir: string): Promise<JWK> {
-  try {
-    return checkKey(JSON.parse(await fs.readFile(file, 'utf8')) as JWK, file);
-  } catch (err) {
+  const existing = await fs.readFile(file, 'utf8').catch((err) => {
     if (!isCode(err, 'ENOENT')) throw err;
-  }
+    return undefined;
+  });
+  if (existing !== undefined) return checkKey(JSON.parse(existing) as JWK, file);
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
   const jwk = checkKey(await exportJWK(privateKey), 'generated key');
-  await mkdirp(dirname(file), 0o700);
-  await mkdirp(tmpDir);
-  const tmp = tempPath(tmpDir);
-  const fh = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-  try {
-    await fh.writeFile(JSON.stringify(jwk));
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await fs.link(tmp, file);
-    await fsyncDir(dirname(file));
-  } catch (err) {
-    if (!isCode(err, 'EEXIST')) throw err;
-  } finally {
-    await fs.rm(tmp, { force: true });
-  }
-  return checkKey(JSON.parse(await fs.readFile(file, 'utf8')) as JWK, file);
+  const stored = await createOnce(tmpDir, file, Buffer.from(JSON.stringify(jwk)), 0o600);
+  return checkKey(JSON.parse(stored.toString('utf8')) as JWK, file);
 }

@@ -35,7 +35,21 @@ export class Client {
     return new URL(pathOrLocation, this.base);
   }
 
-  request(method: string, path: string | URL, opts: RequestOptions = {}): Promise<Response> {
+  /**
+   * One request. A kept-alive socket the server closed while it idled (a target's
+   * keep-alive timeout passing while the other target ran) fails on reuse: such a
+   * request is sent once more on a new socket, as Node's docs advise.
+   */
+  async request(method: string, path: string | URL, opts: RequestOptions = {}): Promise<Response> {
+    try {
+      return await this.send(method, path, opts);
+    } catch (err) {
+      if (!(err as { reusedSocket?: boolean }).reusedSocket) throw err;
+      return this.send(method, path, opts);
+    }
+  }
+
+  private send(method: string, path: string | URL, opts: RequestOptions): Promise<Response> {
     const url = typeof path === 'string' ? this.url(path) : path;
     const headers: Record<string, string | number> = { ...opts.headers };
     if (opts.body) headers['Content-Length'] = opts.body.length;
@@ -52,7 +66,10 @@ export class Client {
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), bytes }));
         res.on('error', reject);
       });
-      req.on('error', reject);
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        const stale = req.reusedSocket && (err.code === 'ECONNRESET' || err.message === 'socket hang up');
+        reject(stale ? Object.assign(err, { reusedSocket: true }) : err);
+      });
       void writeBody(req, opts.body).catch(reject);
     });
   }

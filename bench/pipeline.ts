@@ -7,7 +7,7 @@ import { randomFillSync } from 'node:crypto';
 import { MiB, expectStatus, median, pool, timed } from './http.js';
 import { type Blob, blob, image, pullVerified, pushMonolithic, putManifest } from './images.js';
 import { type Context, type Row, alternate, row } from './scenario.js';
-import type { Kind } from './servers.js';
+import type { Kind, Server } from './servers.js';
 
 export async function pipelineScenario(ctx: Context): Promise<Row[]> {
   const rows: Row[] = [];
@@ -22,8 +22,8 @@ export async function pipelineScenario(ctx: Context): Promise<Row[]> {
   for (let round = 0; round < blobRounds; round++) {
     await alternate(ctx, round, async (s) => {
       const b = fresh();
-      expectStatus(await pushMonolithic(s.client, 'pipe/first', b), 'push', 201);
-      const p = await timed(() => pullVerified(s.client, 'pipe/first', b.digest));
+      expectStatus(await step(s, 'push', () => pushMonolithic(s.client, 'pipe/first', b)), 'push', 201);
+      const p = await step(s, 'pull', () => timed(() => pullVerified(s.client, 'pipe/first', b.digest)));
       first[s.kind].push(blobBytes / MiB / p.seconds);
     });
   }
@@ -55,11 +55,11 @@ export async function pipelineScenario(ctx: Context): Promise<Row[]> {
   await alternate(ctx, 0, async (s) => {
     const t = await timed(async () => {
       await pool(images, 4, async (img, i) => {
-        for (const b of img.blobs) expectStatus(await pushMonolithic(s.client, `pipe/app${i}`, b), 'push', 201);
-        await putManifest(s.client, `pipe/app${i}`, 'v1', img.manifest);
+        for (const b of img.blobs) expectStatus(await step(s, `push of ${b.data.length} bytes`, () => pushMonolithic(s.client, `pipe/app${i}`, b)), 'push', 201);
+        await step(s, 'manifest PUT', () => putManifest(s.client, `pipe/app${i}`, 'v1', img.manifest));
       });
       await pool(images, 4, async (img, i) => {
-        for (const b of img.blobs) await pullVerified(s.client, `pipe/app${i}`, b.digest);
+        for (const b of img.blobs) await step(s, `pull of ${b.data.length} bytes`, () => pullVerified(s.client, `pipe/app${i}`, b.digest));
       });
     });
     seconds[s.kind] = t.seconds;
@@ -76,4 +76,11 @@ export async function pipelineScenario(ctx: Context): Promise<Row[]> {
     note: 'target: 1.5× faster than Distribution',
   }));
   return rows;
+}
+
+/** Runs one request of the scenario; a failure names the target and the step. */
+async function step<T>(s: Server, what: string, fn: () => Promise<T>): Promise<T> {
+  return fn().catch((err: Error) => {
+    throw new Error(`${s.kind}: ${what}: ${err.message}`);
+  });
 }

@@ -11,14 +11,18 @@ import { listDigests, listDigestsSync } from '../shared/tree.js';
 import type { Digest } from '../shared/reference.js';
 import pMap from 'p-map';
 
-/** An inline call slower than this, on average, is waiting on the disk. */
-const COLD_US = 25;
+/** An inline call slower than this waited on the disk (a cached read takes a few µs, one from this disk 80-120). */
+const SLOW_US = 40;
+/** Cold while at least this many of the last 16 inline calls were slow: one call stretched by the scheduler is not the disk. */
+const SLOW_OF_16 = 8;
 /** While cold, one call in this many is made inline, to notice the tree has become warm. */
 const PROBE_EVERY = 64;
+/** Items handed to the pool at a time while cold. */
+const CHUNK = 256;
 
 export class TreeReader {
-  /** Moving average of inline calls' time, µs. */
-  private inlineUs = 0;
+  /** The last 16 inline calls, one bit each: slow or not. */
+  private slow = 0;
   private calls = 0;
 
   read(p: string): Promise<{ data: Buffer; stats: Stats } | undefined> | { data: Buffer; stats: Stats } | undefined {
@@ -36,7 +40,7 @@ export class TreeReader {
   /**
    * Maps `items` in order: one at a time while reads are inline (there is no wait to
    * overlap, and each promise in flight costs more than the read), `concurrency` at
-   * once, a thousand items at a time, while they wait on the disk.
+   * once, a few hundred items at a time, while they wait on the disk.
    */
   async map<T, R>(items: Iterable<T>, fn: (item: T) => Promise<R> | R, concurrency: number): Promise<R[]> {
     const list = [...items];
@@ -47,7 +51,7 @@ export class TreeReader {
         i++;
         continue;
       }
-      const chunk = list.slice(i, i + 1024);
+      const chunk = list.slice(i, i + CHUNK);
       (await pMap(chunk, fn, { concurrency })).forEach((r, k) => (out[i + k] = r));
       i += chunk.length;
     }
@@ -55,7 +59,9 @@ export class TreeReader {
   }
 
   private warm(): boolean {
-    return this.inlineUs < COLD_US;
+    let n = 0;
+    for (let bits = this.slow; bits; bits &= bits - 1) n++;
+    return n < SLOW_OF_16;
   }
 
   private inlineNow(): boolean {
@@ -67,7 +73,8 @@ export class TreeReader {
     try {
       return fn();
     } finally {
-      this.inlineUs = 0.9 * this.inlineUs + 0.1 * (performance.now() - t0) * 1000;
+      const slow = (performance.now() - t0) * 1000 > SLOW_US ? 1 : 0;
+      this.slow = ((this.slow << 1) | slow) & 0xffff;
     }
   }
 }

@@ -9,10 +9,10 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sameDigest } from '../shared/digest.js';
 import { RegistryError, UploadOffsetError } from '../shared/errors.js';
-import { Readable } from 'node:stream';
 import { createFile, fsyncNewFolders, makeFolder, removeFile, removeTree } from '../shared/fsx.js';
 import { isCode, statSyncOrUndefined } from '../shared/syncfs.js';
 import type { Paths } from '../shared/paths.js';
@@ -61,8 +61,11 @@ export class UploadStore {
 
   /** A monolithic upload (POST `?digest=`): the body is the blob, stored and linked into `name` at once. */
   async putWhole(name: string, src: Readable, digest: Digest, signal?: AbortSignal): Promise<Digest> {
-    const got = await this.blobs.ingest(src, digest, signal, (d) => this.repos.linkLayer(name, d, { sync: false }));
-    return got.digest;
+    return (await this.ingestWhole(name, src, digest, signal)).digest;
+  }
+
+  private ingestWhole(name: string, src: Readable, digest: Digest, signal?: AbortSignal): Promise<{ digest: Digest; size: number }> {
+    return this.blobs.ingest(src, digest, signal, (d) => this.repos.linkLayer(name, d, { sync: false }));
   }
 
   /** Run at start-up: see UploadIds.prepare. */
@@ -152,7 +155,7 @@ export class UploadStore {
       if (start !== undefined && start !== session.offset) throw rangeError(session.offset, `chunk starts at ${start}`);
       if (this.bytesHeld(name, id) === undefined) {
         // No bytes before this request: the body is the whole blob, stored as a monolithic upload is.
-        const got = await this.blobs.ingest(src ?? Readable.from([]), digest, signal, (d) => this.repos.linkLayer(name, d, { sync: false }));
+        const got = await this.ingestWhole(name, src ?? Readable.from([]), digest, signal);
         this.end(id);
         return got.size;
       }

@@ -12,7 +12,7 @@
 //       _tags/<tag>/log                            the moves in order, one `<ISO time> <digest>` a line (an index of index/)
 //       _layers/<alg>/<hex>                        blobs this repository may serve (empty link)
 //       _referrers/<alg>/<subject hex>/<alg>/<hex> manifests whose `subject` is that digest
-//       _uploads/<uuid>/{data,state}               an upload that has received bytes (an empty folder: a cancelled one)
+//       _uploads/<uuid>/{data,state}               an upload that has received bytes (an empty folder: an ended one)
 //       _upstream                                  in a pull-through repository: where it is filled from (JSON: url, name)
 //     signatures/<alg>/<payload hex>/<id>          detached schema1 JWS signatures
 //     tmp/<host>-<pid>-<uuid>                      temp files for atomic rename (<host>: 8 hex of the host name's hash)

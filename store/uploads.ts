@@ -3,8 +3,8 @@
 // its folder under the repository's _uploads/, where bytes and state live on disk,
 // so an upload survives a restart and can be resumed by any daemon on the root; a
 // body that completes a session with no bytes yet goes straight to the blob store.
-// A cancelled session keeps its folder, emptied, so that its id stays refused (the
-// GC removes it after --upload-ttl). The running hash is only an in-memory shortcut
+// An ended session (completed or cancelled) keeps its folder, emptied, so that its
+// id stays refused (the GC removes it after --upload-ttl). The running hash is only an in-memory shortcut
 // that is rebuilt from the data file whenever it is missing or stale.
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sameDigest } from '../shared/digest.js';
 import { RegistryError, UploadOffsetError } from '../shared/errors.js';
-import { createFile, fsyncNewFolders, makeFolder, removeFile, removeTree } from '../shared/fsx.js';
+import { createFile, fsyncNewFolders, makeFolder, removeFile } from '../shared/fsx.js';
 import { isCode, statSyncOrUndefined } from '../shared/syncfs.js';
 import type { Paths } from '../shared/paths.js';
 import { thisProcess } from '../shared/holder.js';
@@ -24,7 +24,7 @@ import { HashingFileSink } from './sink.js';
 import { UploadIds } from './uploadids.js';
 import { Lru } from './cache.js';
 
-/** Completed ids this process remembers, so that they are refused again (a signed id proves it was issued, not that it is open). */
+/** Ended ids this process remembers, so that it refuses them again even where no folder says so (a signed id proves it was issued, not that it is open). */
 const ENDED_IDS = 10_000;
 
 interface Session {
@@ -176,7 +176,7 @@ export class UploadStore {
       // the repository (one fsync makes both durable) while the upload's folder is cleared.
       await this.blobs.adopt(data, digest, {
         synced: true,
-        link: (moved) => Promise.all([this.repos.linkLayer(name, digest, { sync: false }), this.remove(name, id, { dataMoved: moved })]),
+        link: (moved) => Promise.all([this.repos.linkLayer(name, digest, { sync: false }), this.empty(name, id, { dataMoved: moved })]),
       });
       return session.offset;
     });
@@ -185,31 +185,26 @@ export class UploadStore {
   /** Cancels an upload: its folder stays, empty, so every daemon refuses its id from now on. */
   async cancel(name: string, id: string): Promise<void> {
     await this.offset(name, id);
+    await makeFolder(this.paths.upload(name, id)); // a session with no bytes has none yet
+    await this.empty(name, id);
+  }
+
+  /**
+   * Ends a session: its two files go (the data only if it was not moved into the blob
+   * store), its folder stays, empty, so that every daemon and every restart refuses
+   * the id: a client whose final PUT was cut by a crash asks where the upload stands
+   * and hears it is gone, not that it holds nothing (the GC removes the folder after
+   * --upload-ttl). A session that never held bytes has no folder to leave, and nothing
+   * acknowledged to misreport.
+   */
+  private async empty(name: string, id: string, opts: { dataMoved?: boolean } = {}): Promise<void> {
     this.end(id);
-    await makeFolder(this.paths.upload(name, id));
-    await Promise.all([removeFile(this.paths.uploadData(name, id)), removeFile(this.paths.uploadState(name, id))]);
+    await Promise.all([opts.dataMoved ? undefined : removeFile(this.paths.uploadData(name, id)), removeFile(this.paths.uploadState(name, id))]);
   }
 
   private end(id: string): void {
     this.sessions.delete(id);
     this.ended.set(id, true);
-  }
-
-  /**
-   * Removes a completed upload's folder: its two known files (the data only if it was
-   * not moved into the blob store), then the folder (the whole tree only if more is there).
-   */
-  private async remove(name: string, id: string, opts: { dataMoved?: boolean } = {}): Promise<void> {
-    this.end(id);
-    const dir = this.paths.upload(name, id);
-    await Promise.all([opts.dataMoved ? undefined : removeFile(this.paths.uploadData(name, id)), removeFile(this.paths.uploadState(name, id))]);
-    try {
-      await fs.rmdir(dir);
-    } catch (err) {
-      if (isCode(err, 'ENOENT')) return;
-      if (!isCode(err, 'ENOTEMPTY') && !isCode(err, 'EEXIST')) throw err;
-      await removeTree(dir);
-    }
   }
 
   /** Streams `src` onto the upload's data; on failure keeps what arrived, or rolls the chunk back. */

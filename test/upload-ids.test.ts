@@ -1,7 +1,7 @@
 // Uploads that start without a file: the id proves itself (store/uploadids.ts). Each
 // invariant of the contract (docs/storage.md, "Uploads") has a test here: POST writes
 // nothing, any daemon on the root accepts an id another issued, a made-up or
-// borrowed id is refused, a cancelled id stays refused everywhere and after a
+// borrowed id is refused, an ended id stays refused everywhere and after a
 // restart, a crash loses nothing acknowledged, and the GC removes what a cancel left.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -68,7 +68,9 @@ describe('an upload with no bytes yet has no folder', () => {
     const put = await ca.req('PUT', `${loc}?digest=${x.digest}`, { body: x.data.subarray(10), headers: { 'Content-Range': '10-19' } });
     assert.equal(put.status, 201);
     assert.deepEqual((await cb.req('GET', `/v2/ids/shared/blobs/${x.digest}`)).body, x.data);
-    assert.deepEqual(readdirSync(uploads('ids/shared')), []);
+    const [id] = readdirSync(uploads('ids/shared'));
+    assert.deepEqual(readdirSync(join(uploads('ids/shared'), id!)), [], 'completed: its folder is left empty');
+    await refused(cb, 'GET', loc); // not the daemon that completed it: the folder says it is over, not "0 bytes"
   });
 
   test('a made-up id, a forged one and one issued for another repository are refused, and change nothing', async () => {

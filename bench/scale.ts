@@ -11,7 +11,7 @@ import { rm } from 'node:fs/promises';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { type Client, expectStatus, median, pool, timed } from './http.js';
-import { type Blob, blob, image, pushMonolithic, putManifest } from './images.js';
+import { blob, image, pushMonolithic, putManifest } from './images.js';
 import { CLI, type Server, findPeers, peakRssOf, startCairn, startDistribution, tempBase } from './servers.js';
 import { runChild } from './gc.js';
 
@@ -76,7 +76,7 @@ async function buildGcContent(s: Server, putRate?: number[]): Promise<void> {
 async function buildHistory(client: Client, repo: string, n: number, rate?: number[]): Promise<void> {
   for (let from = 0; from < n; from += 1000) {
     const images = Array.from({ length: Math.min(1000, n - from) }, (_, i) => image([layer], `${repo}-${from + i}`));
-    await pool(images, 16, async (img) => expectStatus(await pushMonolithic(client, repo, img.blobs[1] as Blob), 'config', 201));
+    await pool(images, 16, async (img) => expectStatus(await pushMonolithic(client, repo, img.blobs[1]!), 'config', 201));
     const t0 = process.hrtime.bigint();
     for (const img of images) await putManifest(client, repo, 'latest', img.manifest);
     if (images.length === 1000) rate?.push(1000 / (Number(process.hrtime.bigint() - t0) / 1e9));

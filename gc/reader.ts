@@ -3,7 +3,8 @@
 // A sync read of a cached file costs a few microseconds and a trip through the pool
 // several times that, so a warm tree is read inline; a cold one waits on the disk for
 // every file, and only reads in flight together overlap those waits. The choice
-// follows the time the inline reads take, probed again every so often.
+// follows how many of the recent inline calls took disk time, probed again every
+// so often while the reads go through the pool.
 import type { Stats } from 'node:fs';
 import { readWithStats, statOrUndefined } from '../shared/fsx.js';
 import { readWithStatsSync, statSyncOrUndefined } from '../shared/syncfs.js';

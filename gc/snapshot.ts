@@ -112,24 +112,30 @@ function interner(): Intern {
 /** What every read of one mark shares. */
 interface Mark {
   intern: Intern;
+  /** A digest as its one string. */
+  id: (d: Digest) => string;
   reader: TreeReader;
 }
 
 export async function takeSnapshot(paths: Paths, onRepository?: (done: number, total: number) => void): Promise<Snapshot> {
   const intern = interner();
-  const mark: Mark = { intern, reader: new TreeReader() };
-  const id = (d: Digest) => intern(digestString(d));
+  const mark: Mark = { intern, id: (d) => intern(digestString(d)), reader: new TreeReader() };
+  const { id } = mark;
   // A folder with only uploads or layer links (blobs pushed, no manifest yet) is no
   // repository to a client, but its links and stale uploads are the GC's to judge.
   const walked = walkNamesSync(paths);
   const pushedInto = walked.others.filter((n) => pathExistsSync(paths.layersDir(n)) || pathExistsSync(paths.uploadsDir(n)));
   const names = [...walked.repositories, ...pushedInto].sort(compareStrings);
   let done = 0;
-  const repositories = await mark.reader.map(names, async (name) => {
+  const repositories = await mark.reader.map(
+    names,
+    async (name) => {
       const repo = await readRepository(paths, name, mark);
       onRepository?.(++done, names.length);
       return repo;
-    }, REPOSITORIES);
+    },
+    REPOSITORIES,
+  );
   const unread = new Map<string, RevisionInfo>();
   for (const repo of repositories) for (const r of repo.revisions.values()) if (!unread.has(r.digest)) unread.set(r.digest, r);
   const refs = await mark.reader.map(unread.values(), async (r) => internRefs(refsOf((await mark.reader.read(paths.blob(parseDigest(r.digest))))?.data, r.mediaType), intern), READS);
@@ -150,8 +156,7 @@ export async function takeSnapshot(paths: Paths, onRepository?: (done: number, t
 }
 
 async function readRepository(paths: Paths, name: string, mark: Mark): Promise<RepositoryInfo> {
-  const { intern, reader } = mark;
-  const id = (d: Digest) => intern(digestString(d));
+  const { intern, id, reader } = mark;
   const revisions = new Map<string, RevisionInfo>();
   const revisionList = listDigestsSync(paths.revisionsDir(name));
   const links = await reader.map(revisionList, (d) => reader.read(paths.revision(name, d)), READS);
@@ -192,7 +197,7 @@ async function readRepository(paths: Paths, name: string, mark: Mark): Promise<R
 }
 
 /** One tag: `current`, and its history newest first (content and mtime from one open each). */
-async function readTag(paths: Paths, name: string, tag: string, { intern, reader }: Mark): Promise<TagInfo> {
+async function readTag(paths: Paths, name: string, tag: string, { intern, id, reader }: Mark): Promise<TagInfo> {
   const files = tagFolder(paths.tag(name, tag));
   const read = await reader.read(files.current);
   const text = read?.data.toString('utf8').trim();
@@ -204,7 +209,7 @@ async function readTag(paths: Paths, name: string, tag: string, { intern, reader
   const entries: (HistoryInfo & { hex: string })[] = [];
   listed.forEach((d, i) => {
     const entry = entryReads[i];
-    if (entry) entries.push({ digest: intern(digestString(d)), hex: d.hex, taggedAt: entry.data.toString('utf8').trim(), mtimeMs: entry.stats.mtimeMs });
+    if (entry) entries.push({ digest: id(d), hex: d.hex, taggedAt: entry.data.toString('utf8').trim(), mtimeMs: entry.stats.mtimeMs });
   });
   // The order of Tree.tagHistory: newest first, ties by digest.
   entries.sort((a, b) => compareStrings(b.taggedAt, a.taggedAt) || compareStrings(a.hex, b.hex));

@@ -13,7 +13,7 @@
 // (durability().changesWait false) a touch only edits memory and runs inline too. The
 // price of the inline reads: on a filesystem whose metadata reads are slow (NFS) they
 // hold the loop. (Measurements: bench/TRIED.md, "small calls inline".)
-import { type Stats, close, closeSync, constants, fdatasync, fstatSync, fsync, open, openSync, promises as fs, read, stat, utimesSync, write, writev } from 'node:fs';
+import { type Stats, close, closeSync, constants, fdatasync, fstatSync, fsync, open, openSync, promises as fs, read, utimesSync, write, writev } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { durability } from './durability.js';
@@ -30,7 +30,6 @@ export const fsyncFd = promisify(fsync);
 export const fdatasyncFd = promisify(fdatasync);
 export const closeFd = promisify(close);
 const readFd = promisify(read);
-const statPath = promisify(stat);
 
 /** Opens `p` (inline: no journal), fsyncs it through the pool, closes it. */
 async function syncOpened(p: string, flags: number | string): Promise<void> {
@@ -310,7 +309,7 @@ export async function readWithStats(p: string): Promise<{ data: Buffer; stats: S
 /** A stat through the thread pool, undefined when absent (see readWithStats). */
 export async function statOrUndefined(p: string): Promise<Stats | undefined> {
   try {
-    return await retryStaleAsync(() => statPath(p));
+    return await retryStaleAsync(() => fs.stat(p));
   } catch (err) {
     if (absent(err)) return undefined;
     throw err;

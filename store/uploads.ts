@@ -130,10 +130,10 @@ export class UploadStore {
    * tells the client where to resume.
    */
   async append(name: string, id: string, src: Readable, start?: number, signal?: AbortSignal): Promise<number> {
-    return this.exclusive(name, id, async (session) => {
+    return this.exclusive(name, id, async (session, folderless) => {
       if (start !== undefined && start !== session.offset) throw rangeError(session.offset, `chunk starts at ${start}`);
       const first = session.offset === 0;
-      if (this.bytesHeld(name, id) === undefined) await this.open(name, id);
+      if (folderless) await this.open(name, id);
       await this.write(name, id, session, src, signal, 'keep');
       // The first bytes make the session worth keeping: where new folders do not follow
       // their files' fsyncs (shared/durability.ts), its folder and its name are synced.
@@ -151,9 +151,9 @@ export class UploadStore {
    * mismatch the upload is left as it was.
    */
   async complete(name: string, id: string, digest: Digest, src?: Readable, start?: number, signal?: AbortSignal): Promise<number> {
-    return this.exclusive(name, id, async (session) => {
+    return this.exclusive(name, id, async (session, folderless) => {
       if (start !== undefined && start !== session.offset) throw rangeError(session.offset, `chunk starts at ${start}`);
-      if (this.bytesHeld(name, id) === undefined) {
+      if (folderless) {
         // No bytes before this request: the body is the whole blob, stored as a monolithic upload is.
         const got = await this.ingestWhole(name, src ?? Readable.from([]), digest, signal);
         this.end(id);
@@ -232,7 +232,8 @@ export class UploadStore {
   }
 
   /** Runs `fn` with this upload's session, one request at a time. */
-  private async exclusive<T>(name: string, id: string, fn: (s: Session) => Promise<T>): Promise<T> {
+  /** `fn` is told whether the upload has no folder yet (issued, no bytes: see bytesHeld). */
+  private async exclusive<T>(name: string, id: string, fn: (s: Session, folderless: boolean) => Promise<T>): Promise<T> {
     await this.size(name, id);
     let session = this.sessions.get(id);
     if (!session) {
@@ -241,13 +242,14 @@ export class UploadStore {
     }
     const s = session;
     const run = s.queue.then(async () => {
-      const size = await this.size(name, id);
+      const held = this.bytesHeld(name, id);
+      const size = held ?? 0;
       // Another process (or a restart) may have written this upload: rehash from disk.
       if (s.offset !== size) {
         s.hash = size === 0 ? createHash('sha256') : await hashFile(this.paths.uploadData(name, id), 'sha256');
         s.offset = size;
       }
-      return fn(s);
+      return fn(s, held === undefined);
     });
     s.queue = run.catch(() => undefined);
     return run;

@@ -2,8 +2,13 @@
 // to completion, and `cairn serve` as a real daemon process that a test can kill -9.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
+import { Client } from './client.js';
 
 export const CLI = fileURLToPath(new URL('../../cairn.cjs', import.meta.url));
 
@@ -100,4 +105,40 @@ export async function spawnDaemon(root: string, extra: string[] = [], opts: { wr
     await exited;
   };
   return { url: `http://${address}`, pid, child, started, errors, kill9: () => signal('SIGKILL'), stop: () => signal('SIGTERM') };
+}
+
+/** Two daemon processes over one fresh temp root, and a client for each. */
+export interface DaemonPair {
+  root: string;
+  a: DaemonProcess;
+  b: DaemonProcess;
+  ca: Client;
+  cb: Client;
+  /** Stops B (SIGTERM, or SIGKILL with `kill9`) and starts it again over the same root. */
+  restartB(how?: 'stop' | 'kill9'): Promise<void>;
+}
+
+/**
+ * A DaemonPair for all the tests of a file: started before them, stopped and its root
+ * removed after. `args` are more `cairn serve` flags for each.
+ */
+export function daemonPairForFile(prefix: string, args: { a?: string[]; b?: string[] } = {}): DaemonPair {
+  const pair = {
+    async restartB(how: 'stop' | 'kill9' = 'stop') {
+      await (how === 'kill9' ? pair.b.kill9() : pair.b.stop());
+      pair.b = await spawnDaemon(pair.root, args.b);
+      pair.cb = new Client(pair.b.url);
+    },
+  } as DaemonPair;
+  before(async () => {
+    pair.root = await mkdtemp(join(tmpdir(), prefix));
+    [pair.a, pair.b] = await Promise.all([spawnDaemon(pair.root, args.a), spawnDaemon(pair.root, args.b)]);
+    pair.ca = new Client(pair.a.url);
+    pair.cb = new Client(pair.b.url);
+  });
+  after(async () => {
+    await Promise.all([pair.a?.stop(), pair.b?.stop()]);
+    if (pair.root) await rm(pair.root, { recursive: true, force: true });
+  });
+  return pair;
 }

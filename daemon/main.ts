@@ -119,6 +119,7 @@ export async function serve(opts: ServeOptions, logger: Logger = createLogger(op
     const inbox = await extras.startInbox({ dir: resolve(opts.inbox), root, logger });
     server.once('close', () => void inbox.close());
   }
+  logger.flush(); // the start-up lines, which a supervisor may be waiting on, go out now
   return server;
 }
 

@@ -59,7 +59,7 @@ export function pageParams(query: Record<string, string | string[] | undefined>,
  * is entered by comparison (so `last` need not be present); any other list by
  * position of the item whose key equals `last`.
  */
-export function paginate<T>(items: T[], key: (item: T) => string, page: Page, sorted = true): { items: T[]; next?: string } {
+export function paginate<T>(items: readonly T[], key: (item: T) => string, page: Page, sorted = true): { items: T[]; next?: string } {
   let start = 0;
   if (page.last !== undefined) {
     start = sorted ? firstAfter(items, key, page.last) : items.findIndex((i) => key(i) === page.last) + 1;
@@ -71,7 +71,7 @@ export function paginate<T>(items: T[], key: (item: T) => string, page: Page, so
 }
 
 /** Index of the first item whose key sorts after `last` (binary search: a walk of 5,000 tags asks 50 times). */
-function firstAfter<T>(items: T[], key: (item: T) => string, last: string): number {
+function firstAfter<T>(items: readonly T[], key: (item: T) => string, last: string): number {
   let lo = 0;
   let hi = items.length;
   while (lo < hi) {

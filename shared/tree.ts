@@ -81,7 +81,7 @@ export class Tree {
     return listDigests(this.paths.layersDir(name));
   }
 
-  async listTags(name: string): Promise<string[]> {
+  async listTags(name: string): Promise<readonly string[]> {
     return tagsIn(await listDir(this.paths.tagsDir(name)));
   }
 

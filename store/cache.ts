@@ -105,7 +105,7 @@ const tagKey = (name: string, tag: string) => `${name}:${tag}`;
 export class TagCache {
   private readonly tags = new Lru<{ v: Validator; digest: Digest | undefined }>(20_000);
   /** Sorted tag names by repository, validated by a stat of `_tags/` (a tag comes and goes by rename). */
-  private readonly tagLists = new Lru<{ v: Validator; tags: string[] }>(1000, 64 * 1024 * 1024);
+  private readonly tagLists = new Lru<{ v: Validator; tags: readonly string[] }>(1000, 64 * 1024 * 1024);
   private catalog: { repositories: string[]; others: Set<string> } | undefined;
   /** Bumped on every change, so a catalog walk that raced a change is not kept. */
   private catalogGeneration = 0;
@@ -128,15 +128,18 @@ export class TagCache {
     return digest;
   }
 
-  /** The tags of `name` (its `_tags` folder is `dir`), listed by `list` only when the folder changed. */
-  async tagList(name: string, dir: string, list: () => Promise<string[]>): Promise<string[]> {
+  /**
+   * The tags of `name` (its `_tags` folder is `dir`), listed by `list` only when the
+   * folder changed. The cached list itself, not a copy (a page of 100 would copy them all).
+   */
+  async tagList(name: string, dir: string, list: () => Promise<readonly string[]>): Promise<readonly string[]> {
     const v = await validator(dir);
     if (!v) return [];
     const hit = this.tagLists.get(name);
-    if (hit && same(hit.v, v)) return [...hit.tags];
+    if (hit && same(hit.v, v)) return hit.tags;
     const tags = await list();
     this.tagLists.set(name, { v, tags }, tags.reduce((n, t) => n + t.length + 16, 0));
-    return [...tags];
+    return tags;
   }
 
   /** What the caches hold (their caps: 20,000 tags; 1,000 tag lists or 64 MiB). */

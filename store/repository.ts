@@ -29,7 +29,7 @@ export class Repositories extends Tree {
     return this.cache ? this.cache.current(name, tag, this.paths.tagCurrent(name, tag), read) : read();
   }
 
-  override async listTags(name: string): Promise<string[]> {
+  override async listTags(name: string): Promise<readonly string[]> {
     const list = () => super.listTags(name);
     return this.cache ? this.cache.tagList(name, this.paths.tagsDir(name), list) : list();
   }

@@ -16,7 +16,7 @@ const TAGS_PER_REVISION = 100;
 const TAG_READ_BATCH = 32;
 
 export function listingHandlers(reg: Registry) {
-  function page<T>(ctx: Context, items: T[], key: (item: T) => string, p: Page, sorted = true): T[] {
+  function page<T>(ctx: Context, items: readonly T[], key: (item: T) => string, p: Page, sorted = true): T[] {
     const { items: taken, next } = paginate(items, key, p, sorted);
     if (next !== undefined) ctx.set('Link', nextLink(ctx.path, p.n!, next));
     return taken;

@@ -8,7 +8,8 @@
 // costs most of a push's CPU, and a blob is written once and read later if ever:
 // caching it as it is written would only push out what the page cache holds for
 // manifests and lists. The price: a blob's first pull right after its push reads the
-// disk. (Measurements: bench/TRIED.md, "blob push".)
+// disk, which daemon/sendfile.ts does around the page cache too. (Measurements:
+// bench/TRIED.md, "blob push".)
 // Through the page cache go, as they come: an upload's first stage's worth of bytes
 // (so the many small uploads never take a stage), everything where no stage is free
 // or O_DIRECT is refused (tmpfs before Linux 6.6), and around the stages the bytes up
@@ -21,7 +22,7 @@ import { Writable } from 'node:stream';
 // Raw descriptors, not a FileHandle (2-3× the CPU per call; see shared/fsx.ts).
 import { fdatasyncFd, fsyncFd, openFd, writeFd, writevFd } from '../shared/fsx.js';
 import { isCode } from '../shared/syncfs.js';
-import { STAGE, giveBackStage, takeStage } from './stages.js';
+import { BLOCK, STAGE, giveBackStage, takeStage } from './stages.js';
 
 /** Told of every chunk a sink takes in; the daemon frees request buffers by it (daemon/memory.ts). */
 let received: (bytes: number) => void = () => undefined;
@@ -33,8 +34,6 @@ export function onUploadBytes(hook: (bytes: number) => void): void {
 const HIGH_WATER = 512 << 10;
 /** New bytes through the page cache after which a background flush starts: small enough that a 16 MiB PATCH is mostly on disk when its last byte arrives. */
 const FLUSH_EVERY = 4 << 20;
-/** O_DIRECT offsets and lengths are multiples of this: a page covers 512- and 4096-byte sectors. */
-const BLOCK = 4096;
 
 export class HashingFileSink extends Writable {
   readonly hash: Hash;

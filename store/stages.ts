@@ -1,9 +1,15 @@
-// Page-aligned buffers for the upload sink's O_DIRECT writes, which need the memory,
-// the file offset and the length aligned to the device's blocks. A Node Buffer comes
+// Page-aligned buffers for O_DIRECT: the upload sink's writes, and the reads that
+// serve a blob not in the page cache (daemon/sendfile.ts). Both need the memory, the
+// file offset and the length aligned to the device's blocks. A Node Buffer comes
 // from malloc, aligned to 16 bytes; a WebAssembly memory's buffer starts on a page.
 // The buffers are carved from one such memory and reused. A memory cannot be given
-// back in part, so the pool is capped: an upload that finds none free writes through
-// the page cache instead, as it would on a filesystem without O_DIRECT.
+// back in part, so the pool is capped: an upload or a pull that finds none free goes
+// through the page cache instead, as it would on a filesystem without O_DIRECT.
+import { constants, openSync } from 'node:fs';
+import { isCode } from '../shared/syncfs.js';
+
+/** O_DIRECT offsets and lengths are multiples of this: a page covers 512- and 4096-byte sectors. */
+export const BLOCK = 4096;
 
 /** One stage: what the sink gathers before one O_DIRECT write. */
 export const STAGE = 512 << 10;
@@ -47,4 +53,17 @@ export function giveBackStage(stage: Buffer): void {
 /** Stages taken and not given back (for tests). */
 export function stagesInUse(): number {
   return inUse;
+}
+
+/**
+ * The file open as `fd`, opened again for O_DIRECT reads (the same inode, whatever
+ * was renamed since); undefined where the filesystem refuses O_DIRECT (EINVAL).
+ */
+export function reopenDirect(fd: number): number | undefined {
+  try {
+    return openSync(`/proc/self/fd/${fd}`, constants.O_RDONLY | constants.O_DIRECT);
+  } catch (err) {
+    if (isCode(err, 'EINVAL') || isCode(err, 'ENOENT')) return undefined;
+    throw err;
+  }
 }

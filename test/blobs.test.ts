@@ -1,11 +1,14 @@
 // Blobs and uploads: GET/HEAD with Range, DELETE, and every upload workflow.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { get as httpGet } from 'node:http';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
+import { Paths } from '../shared/paths.js';
+import { parseDigest } from '../shared/reference.js';
 import { Client } from './helpers/client.js';
 import { daemonForFile, startDaemon } from './helpers/daemon.js';
 import { blob } from './helpers/images.js';
@@ -71,6 +74,23 @@ describe('blob GET/HEAD/DELETE', () => {
     const again = await c.req('DELETE', `/v2/blobs/del/blobs/${x.digest}`);
     assert.equal(again.status, 404);
     assert.equal(again.json.errors[0].code, 'BLOB_UNKNOWN');
+  });
+
+  test('a blob out of the page cache comes back exact, whole and by range', async () => {
+    // Out of the page cache, the daemon reads it around the cache once its reads show it comes from the disk.
+    const big = blob(randomBytes(24 * (1 << 20) + 4097));
+    await c.pushBlob('blobs/cold', big);
+    const file = new Paths(d.root).blob(parseDigest(big.digest));
+    const dropCache = () => execFileSync('dd', [`if=${file}`, 'iflag=nocache', 'count=0', 'status=none']);
+    dropCache();
+    const whole = await c.req('GET', `/v2/blobs/cold/blobs/${big.digest}`);
+    assert.equal(whole.status, 200);
+    assert.ok(whole.body.equals(big.data), 'the whole blob');
+    dropCache();
+    const [from, to] = [4097, 20 * (1 << 20) + 3];
+    const part = await c.req('GET', `/v2/blobs/cold/blobs/${big.digest}`, { headers: { Range: `bytes=${from}-${to}` } });
+    assert.equal(part.status, 206);
+    assert.ok(part.body.equals(big.data.subarray(from, to + 1)), 'the range');
   });
 });
 

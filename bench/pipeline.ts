@@ -53,17 +53,19 @@ export async function pipelineScenario(ctx: Context): Promise<Row[]> {
   const bytes = images.reduce((n, img) => n + img.blobs.reduce((m, b) => m + b.data.length, 0), 0);
   const seconds: Partial<Record<Kind, number>> = {};
   await alternate(ctx, 0, async (s) => {
-    const t = await timed(async () => {
-      await pool(images, 4, async (img, i) => {
+    const push = await timed(() =>
+      pool(images, 4, async (img, i) => {
         for (const b of img.blobs) expectStatus(await step(s, `push of ${b.data.length} bytes`, () => pushMonolithic(s.client, `pipe/app${i}`, b)), 'push', 201);
         await step(s, 'manifest PUT', () => putManifest(s.client, `pipe/app${i}`, 'v1', img.manifest));
-      });
-      await pool(images, 4, async (img, i) => {
+      }),
+    );
+    const pull = await timed(() =>
+      pool(images, 4, async (img, i) => {
         for (const b of img.blobs) await step(s, `pull of ${b.data.length} bytes`, () => pullVerified(s.client, `pipe/app${i}`, b.digest));
-      });
-    });
-    seconds[s.kind] = t.seconds;
-    ctx.log(`  pipeline ${s.kind}: ${t.seconds.toFixed(2)} s for ${(bytes / MiB).toFixed(0)} MiB pushed and pulled`);
+      }),
+    );
+    seconds[s.kind] = push.seconds + pull.seconds;
+    ctx.log(`  pipeline ${s.kind}: ${(push.seconds + pull.seconds).toFixed(2)} s for ${(bytes / MiB).toFixed(0)} MiB pushed and pulled (push ${push.seconds.toFixed(2)} s, pull ${pull.seconds.toFixed(2)} s)`);
   });
   rows.push(row({
     group: 'pipeline',

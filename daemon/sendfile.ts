@@ -43,8 +43,8 @@ interface Direct {
  * Writes `length` bytes of `fd` from `start` to `res` (whose status and headers are set),
  * then closes `fd`. Resolves when the response has ended or the client went away; a read
  * error destroys the response, since its headers, promising `length` bytes, are gone.
- * `around` reads O_DIRECT from the first byte, as a cold file is read after its first
- * chunks (for tests). Resolves to how many of the bytes were read O_DIRECT.
+ * `around` reads O_DIRECT from the first byte: for a file known not to be cached
+ * (store/blobs.ts `writtenAround`). Resolves to how many of the bytes were read O_DIRECT.
  */
 export function sendFile(res: ServerResponse, fd: number, start: number, length: number, opts: { around?: boolean } = {}): Promise<{ directBytes: number }> {
   const size = Math.min(CHUNK, length);

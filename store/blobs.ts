@@ -11,10 +11,20 @@ import { atomicWrite, fsyncDir, fsyncFile, removeFile, renameMakingParent, tempP
 import type { Paths } from '../shared/paths.js';
 import { absent, retryStale, retryStaleAsync, statSyncOrUndefined } from '../shared/syncfs.js';
 import { type Algorithm, type Digest, digestString } from '../shared/reference.js';
+import { Lru } from './cache.js';
 import { HashingFileSink } from './sink.js';
+
+/** Blobs remembered as written around the page cache. */
+const WRITTEN_AROUND = 10_000;
 
 export class BlobStore {
   readonly paths: Paths;
+  /**
+   * Blobs this process wrote mostly O_DIRECT (store/sink.ts), by digest: their pulls
+   * read around the page cache from the first byte, where a read through it would
+   * also fill it ahead (the kernel's read-ahead) with what is then read again.
+   */
+  private readonly around = new Lru<true>(WRITTEN_AROUND);
 
   constructor(paths: Paths) {
     this.paths = paths;
@@ -23,6 +33,16 @@ export class BlobStore {
   /** Size of a stored blob, or undefined. Never opens the file. */
   async size(d: Digest): Promise<number | undefined> {
     return statSyncOrUndefined(this.paths.blob(d))?.size;
+  }
+
+  /** Whether this process wrote `d` around the page cache (a hint: the file may be cached since). */
+  writtenAround(d: Digest): boolean {
+    return this.around.get(digestString(d)) !== undefined;
+  }
+
+  /** Notes that `d`'s bytes went to disk around the page cache. */
+  wroteAround(d: Digest): void {
+    this.around.set(digestString(d), true);
   }
 
   /** A descriptor to read the blob through (the caller closes it), or undefined when it is gone. */
@@ -65,6 +85,7 @@ export class BlobStore {
         throw new RegistryError('DIGEST_INVALID', `content has digest ${digestString(digest)}, not ${digestString(expected)}`);
       }
       moved = await this.adopt(tmp, digest, { synced: true, link: link && (() => link(digest)) });
+      if (sink.directBytes > sink.bytes / 2) this.wroteAround(digest);
       return { digest, size: sink.bytes };
     } finally {
       if (!moved) await removeFile(tmp).catch(() => undefined); // the cause is what failed above, not the clean-up

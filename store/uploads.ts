@@ -34,6 +34,8 @@ interface Session {
   sink?: HashingFileSink;
   /** Serialises requests on one upload within this process. */
   queue: Promise<unknown>;
+  /** Bytes this process wrote to it around the page cache. */
+  directBytes: number;
 }
 
 export interface UploadState {
@@ -178,6 +180,7 @@ export class UploadStore {
         synced: true,
         link: (moved) => Promise.all([this.repos.linkLayer(name, digest, { sync: false }), this.empty(name, id, { dataMoved: moved })]),
       });
+      if (session.directBytes > session.offset / 2) this.blobs.wroteAround(digest);
       return session.offset;
     });
   }
@@ -216,6 +219,7 @@ export class UploadStore {
     try {
       await pipeline(src, sink, { signal }); // the sink syncs: a chunk is acknowledged only once it is on disk
       session.offset += sink.bytes;
+      session.directBytes += sink.directBytes;
       session.sink = undefined;
     } catch (err) {
       await sink.whenClosed(); // it writes out what it gathered: no write of it lands after this
@@ -237,7 +241,7 @@ export class UploadStore {
     await this.size(name, id);
     let session = this.sessions.get(id);
     if (!session) {
-      session = { hash: createHash('sha256'), offset: -1, queue: Promise.resolve() };
+      session = { hash: createHash('sha256'), offset: -1, queue: Promise.resolve(), directBytes: 0 };
       this.sessions.set(id, session);
     }
     const s = session;

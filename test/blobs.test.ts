@@ -132,7 +132,7 @@ describe('serving a large blob', () => {
     await new Promise<void>((resolve, reject) => {
       const req = httpGet(`${d.url}/v2/blobs/big/blobs/${huge.digest}`, (res) => {
         res.once('data', () => {
-          assert.equal(blobFds(), 1); // the pull is under way
+          assert.ok([1, 2].includes(blobFds())); // the pull is under way: its descriptor, and the O_DIRECT one when read around the page cache
           req.destroy();
           resolve();
         });

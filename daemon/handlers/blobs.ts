@@ -72,7 +72,7 @@ export function blobHandlers(reg: Registry, pullThrough?: PullThrough) {
       if (fd === undefined) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is not in ${name}`); // a GC took it just now
       ctx.length = length;
       ctx.respond = false; // the bytes go out through reused buffers, not a stream Koa pipes
-      await sendFile(ctx.res, fd, range?.start ?? 0, length);
+      await sendFile(ctx.res, fd, range?.start ?? 0, length, { around: reg.blobs.writtenAround(d) });
     },
 
     async delete(ctx: Context): Promise<void> {

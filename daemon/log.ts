@@ -11,8 +11,8 @@ const REDACT = [
 
 /**
  * Lines gather in memory and go out in one write per BUFFER bytes, or within FLUSH_MS
- * when the daemon is quiet: a write(2) per request cost more than the rest of a
- * tags/list page. Warnings and errors go out at once, and what is held is written
+ * when the daemon is quiet, so that no request pays a system call for its line.
+ * Warnings and errors go out at once, and what is held is written
  * before the process exits (after an uncaught error too); only a SIGKILL or a fatal
  * abort loses the last FLUSH_MS of request lines.
  */

@@ -7,10 +7,10 @@
 //
 // A blob that is not in the page cache (one just pushed: uploads bypass it, see
 // store/sink.ts; or one the kernel dropped) is read around it too, O_DIRECT into a
-// stage and copied out. Filling the page cache is what makes a cold read slow on
-// the VMs this project runs on; reading around it is 2-4× faster. Whether the file
-// is cached shows in how long full reads take: the last READ_WINDOW over SLOW_WINDOW_NS
-// together (the kernel's read-ahead makes every other read from the disk look quick).
+// stage and copied out: on the VMs this project runs on, filling the page cache, not
+// the disk, is what makes a cold read slow. Whether the file is cached shows in how
+// long full reads take: the last READ_WINDOW over SLOW_WINDOW_NS together (the
+// kernel's read-ahead makes every other read from the disk look quick).
 import { close, closeSync, read } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { BLOCK, STAGE, giveBackStage, reopenDirect, takeStage } from '../store/stages.js';

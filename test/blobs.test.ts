@@ -77,7 +77,7 @@ describe('blob GET/HEAD/DELETE', () => {
   });
 
   test('a blob out of the page cache comes back exact, whole and by range', async () => {
-    // Out of the page cache, the daemon reads it around the cache once its reads show it comes from the disk.
+    // Pushed around the page cache, it is read around it; dropped from the cache too, its bytes can only come from the disk.
     const big = blob(randomBytes(24 * (1 << 20) + 4097));
     await c.pushBlob('blobs/cold', big);
     const file = new Paths(d.root).blob(parseDigest(big.digest));

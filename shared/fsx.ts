@@ -18,7 +18,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { durability } from './durability.js';
 import { tempName } from './holder.js';
-import { absent, isCode, isStale, pathExistsSync, retryAsync, retryStaleAsync, statSyncOrUndefined } from './syncfs.js';
+import { absent, isCode, isStale, pathExistsSync, retryAsync, retryStaleAsync, statSyncOrUndefined, unlessAbsent } from './syncfs.js';
 
 
 // Descriptor calls through the callback API: fs.promises wraps each descriptor in a
@@ -225,11 +225,8 @@ export async function createFile(p: string, data: string | Uint8Array = '', opts
  * `file` holds afterwards.
  */
 export async function createOnce(tmpDir: string, file: string, data: Uint8Array, mode: number): Promise<Buffer> {
-  try {
-    return await fs.readFile(file);
-  } catch (err) {
-    if (!isCode(err, 'ENOENT')) throw err;
-  }
+  const existing = await readOrUndefined(file);
+  if (existing) return existing;
   await mkdirp(dirname(file), 0o700);
   await mkdirp(tmpDir);
   const tmp = tempPath(tmpDir);
@@ -269,12 +266,7 @@ export async function ensureLink(dest: string): Promise<boolean> {
 }
 
 export async function readOrUndefined(p: string): Promise<Buffer | undefined> {
-  try {
-    return await retryStaleAsync(() => fs.readFile(p));
-  } catch (err) {
-    if (absent(err)) return undefined;
-    throw err;
-  }
+  return unlessAbsent(() => fs.readFile(p));
 }
 
 /**
@@ -308,12 +300,7 @@ export async function readWithStats(p: string): Promise<{ data: Buffer; stats: S
 
 /** A stat through the thread pool, undefined when absent (see readWithStats). */
 export async function statOrUndefined(p: string): Promise<Stats | undefined> {
-  try {
-    return await retryStaleAsync(() => fs.stat(p));
-  } catch (err) {
-    if (absent(err)) return undefined;
-    throw err;
-  }
+  return unlessAbsent(() => fs.stat(p));
 }
 
 /** Directory entries, or none when the directory does not exist. */

@@ -64,6 +64,16 @@ export async function retryStaleAsync<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 /** Runs `fn` again, with the same waits as retryStale, while it fails as `transient` says. */
+/** What `fn` gives, or undefined when the path it works on is absent; stale handles retried. */
+export async function unlessAbsent<T>(fn: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await retryStaleAsync(fn);
+  } catch (err) {
+    if (absent(err)) return undefined;
+    throw err;
+  }
+}
+
 export async function retryAsync<T>(fn: () => Promise<T>, transient: (err: unknown) => boolean): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {

@@ -17,12 +17,12 @@
 // sink flushes what is already written (fdatasync in the background, one at a
 // time), so the final sync finds little left.
 import type { Hash } from 'node:crypto';
-import { closeSync, constants, openSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { Writable } from 'node:stream';
 // Raw descriptors, not a FileHandle (2-3× the CPU per call; see shared/fsx.ts).
 import { fdatasyncFd, fsyncFd, openFd, writeFd, writevFd } from '../shared/fsx.js';
 import { isCode } from '../shared/syncfs.js';
-import { BLOCK, STAGE, giveBackStage, takeStage } from './stages.js';
+import { BLOCK, STAGE, giveBackStage, openDirect, takeStage } from './stages.js';
 
 /** Told of every chunk a sink takes in; the daemon frees request buffers by it (daemon/memory.ts). */
 let received: (bytes: number) => void = () => undefined;
@@ -256,11 +256,7 @@ export class HashingFileSink extends Writable {
   private directFd(): number | undefined {
     if (!this.triedDirect) {
       this.triedDirect = true;
-      try {
-        this.direct = openSync(this.file, constants.O_WRONLY | constants.O_DIRECT);
-      } catch {
-        // EINVAL where the filesystem has no O_DIRECT (tmpfs); anything else is for the page cache to meet too
-      }
+      this.direct = openDirect(this.file, 'write');
     }
     return this.direct;
   }

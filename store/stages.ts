@@ -6,7 +6,6 @@
 // back in part, so the pool is capped: an upload or a pull that finds none free goes
 // through the page cache instead, as it would on a filesystem without O_DIRECT.
 import { constants, openSync } from 'node:fs';
-import { isCode } from '../shared/syncfs.js';
 
 /** O_DIRECT offsets and lengths are multiples of this: a page covers 512- and 4096-byte sectors. */
 export const BLOCK = 4096;
@@ -56,14 +55,19 @@ export function stagesInUse(): number {
 }
 
 /**
- * The file open as `fd`, opened again for O_DIRECT reads (the same inode, whatever
- * was renamed since); undefined where the filesystem refuses O_DIRECT (EINVAL).
+ * `file` opened O_DIRECT for reading or writing (inline: it exists); undefined where
+ * that is refused (EINVAL where the filesystem has no O_DIRECT, as tmpfs before Linux
+ * 6.6): the caller goes on through the page cache, which meets any other error too.
  */
-export function reopenDirect(fd: number): number | undefined {
+export function openDirect(file: string, access: 'read' | 'write'): number | undefined {
   try {
-    return openSync(`/proc/self/fd/${fd}`, constants.O_RDONLY | constants.O_DIRECT);
-  } catch (err) {
-    if (isCode(err, 'EINVAL') || isCode(err, 'ENOENT')) return undefined;
-    throw err;
+    return openSync(file, (access === 'read' ? constants.O_RDONLY : constants.O_WRONLY) | constants.O_DIRECT);
+  } catch {
+    return undefined;
   }
+}
+
+/** The file open as `fd`, opened again O_DIRECT for reading: the same inode, whatever was renamed since. */
+export function reopenDirect(fd: number): number | undefined {
+  return openDirect(`/proc/self/fd/${fd}`, 'read');
 }

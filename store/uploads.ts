@@ -4,8 +4,9 @@
 // so an upload survives a restart and can be resumed by any daemon on the root; a
 // body that completes a session with no bytes yet goes straight to the blob store.
 // An ended session (completed or cancelled) keeps its folder, emptied, so that its
-// id stays refused (the GC removes it after --upload-ttl). The running hash is only an in-memory shortcut
-// that is rebuilt from the data file whenever it is missing or stale.
+// id stays refused (the GC removes it after --upload-ttl). The running hash is only
+// an in-memory shortcut that is rebuilt from the data file whenever it is missing or
+// stale.
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import { dirname } from 'node:path';

@@ -19,8 +19,7 @@ import {
   importPKCS8,
   jwtVerify,
 } from 'jose';
-import { createOnce } from '../../shared/fsx.js';
-import { isCode } from '../../shared/syncfs.js';
+import { createOnce, readOrUndefined } from '../../shared/fsx.js';
 import type { AccessEntry } from './scope.js';
 
 export interface TokenOptions {
@@ -119,11 +118,8 @@ function checkKey(jwk: JWK, where: string): JWK {
 
 /** The key under the root, generated on first start; two daemons starting on one root agree on one key (fsx.createOnce). */
 async function loadOrCreateKey(file: string, tmpDir: string): Promise<JWK> {
-  const existing = await fs.readFile(file, 'utf8').catch((err) => {
-    if (!isCode(err, 'ENOENT')) throw err;
-    return undefined;
-  });
-  if (existing !== undefined) return checkKey(JSON.parse(existing) as JWK, file);
+  const existing = await readOrUndefined(file);
+  if (existing) return checkKey(JSON.parse(existing.toString('utf8')) as JWK, file);
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
   const jwk = checkKey(await exportJWK(privateKey), 'generated key');
   const stored = await createOnce(tmpDir, file, Buffer.from(JSON.stringify(jwk)), 0o600);
